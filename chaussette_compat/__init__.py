@@ -1,0 +1,1 @@
+"""A chaussette-compatible WSGI server for sockets inherited from circusd."""

@@ -1,0 +1,1 @@
+"""WSGI server backends: gevent (default), waitress, wsgiref."""

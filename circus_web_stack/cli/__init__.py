@@ -1,0 +1,1 @@
+"""Command-line tools: the only place that prints or exits."""

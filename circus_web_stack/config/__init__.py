@@ -1,0 +1,1 @@
+"""Configuration: the option table, the frozen model and the Circus ini loader."""

@@ -1,0 +1,1 @@
+"""The only package that touches os, signal, gevent, zmq and psutil."""

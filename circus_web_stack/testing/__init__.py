@@ -1,0 +1,1 @@
+"""Test support: fake clock and system, and a real-daemon harness."""
