@@ -1,0 +1,106 @@
+"""One child process of a watcher: its identity, its state, and the signals sent to it and its tree.
+
+`repr(process)` reads `<Process web#3 pid=4121 running 12.3s>`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+import gevent.event
+import psutil
+
+from circus_web_stack.core.states import PROCESS_TRANSITIONS, ProcessState, check_transition
+from circus_web_stack.core.watcher_plan import ProcessView
+from circus_web_stack.runtime.spawner import Child
+
+
+class Process:
+    def __init__(self, watcher_name: str, wid: int, child: Child, *, generation: int = 0,
+                 expires_s: float | None = None) -> None:
+        self.watcher_name = watcher_name
+        self.wid = wid
+        self.child = child
+        self.generation = generation
+        self.started = time.time()  # epoch, as Circus reports it
+        self.started_s = time.monotonic()
+        self.expires_s = expires_s
+        self.state = ProcessState.STARTING
+        self.stop_reason: str | None = None
+        self.exit_code: int | None = None
+        self.exited = gevent.event.Event()
+        self.ready = gevent.event.Event()
+        self._psutil: psutil.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.child.pid
+
+    @property
+    def label(self) -> str:
+        return f"{self.watcher_name}#{self.wid}"
+
+    def age(self) -> float:
+        return time.monotonic() - self.started_s
+
+    def __repr__(self) -> str:
+        return f"<Process {self.label} pid={self.pid} {self.state.value} {self.age():.1f}s>"
+
+    def set_state(self, new: ProcessState) -> None:
+        check_transition(PROCESS_TRANSITIONS, self.state, new, f"process {self.label}")
+        self.state = new
+        if new == ProcessState.RUNNING:
+            self.ready.set()
+
+    def view(self) -> ProcessView:
+        return ProcessView(self.pid, self.wid, self.state, self.started_s, self.expires_s)
+
+    def is_alive(self) -> bool:
+        return not self.exited.is_set()
+
+    def psutil_process(self) -> psutil.Process:
+        if self._psutil is None:
+            self._psutil = psutil.Process(self.pid)
+        return self._psutil
+
+    def descendants(self) -> list[psutil.Process]:
+        if self.exited.is_set():
+            return []
+        try:
+            return self.psutil_process().children(recursive=True)
+        except psutil.Error:
+            return []
+
+    def send_signal(self, signum: int, *, children: bool = False, recursive: bool = False) -> None:
+        """Signal the process (unless reaped: its pid may belong to someone else by then) and, if asked,
+        its direct children or its whole tree."""
+        if self.exited.is_set():
+            return
+        targets: list[psutil.Process] = []
+        if children or recursive:
+            try:
+                targets = self.psutil_process().children(recursive=recursive)
+            except psutil.Error:
+                targets = []
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
+        for target in targets:
+            with contextlib.suppress(psutil.Error):
+                target.send_signal(signum)
+
+    def kill_tree(self) -> None:
+        """SIGKILL the process, every descendant, and its process group: the group catches descendants
+        already re-parented away from it. Only while unreaped, so the pgid cannot have been reused."""
+        if self.exited.is_set():
+            return
+        tree = self.descendants()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        for target in tree:
+            with contextlib.suppress(psutil.Error):
+                target.kill()

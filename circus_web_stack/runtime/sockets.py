@@ -1,0 +1,184 @@
+"""Listening sockets: bound once, all or nothing, and held for the daemon's life.
+
+Workers come and go around them, so a restart never refuses a connection: the kernel queues it.
+The fds stay non-inheritable in the daemon; the spawner passes them (pass_fds) only to processes of
+watchers with use_sockets, at the same fd number that $(circus.sockets.NAME) names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from circus_web_stack.core.errors import SocketBindError
+
+log = logging.getLogger("circus_web_stack.sockets")
+
+_FAMILIES = {"AF_INET": socket.AF_INET, "AF_INET6": socket.AF_INET6, "AF_UNIX": socket.AF_UNIX}
+_TYPES = {
+    "SOCK_STREAM": socket.SOCK_STREAM,
+    "SOCK_DGRAM": socket.SOCK_DGRAM,
+    "SOCK_RAW": socket.SOCK_RAW,
+    "SOCK_RDM": socket.SOCK_RDM,
+    "SOCK_SEQPACKET": socket.SOCK_SEQPACKET,
+}
+
+
+def _enum(value: object, names: dict[str, int], prefix: str) -> int:
+    """The config layer validated the name; accept 'AF_INET6' and 'INET6' alike, or a number."""
+    if isinstance(value, str):
+        key = value.upper()
+        return names[key if key.startswith(prefix) else prefix + key]
+    return int(value)  # type: ignore[call-overload]
+
+
+@dataclass
+class BoundSocket:
+    """One listening socket and what `listsockets` reports of it."""
+
+    name: str
+    sock: socket.socket
+    backlog: int
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+
+    @property
+    def fd(self) -> int:
+        return self.sock.fileno()
+
+    @property
+    def address(self) -> str:
+        if self.path is not None:
+            return self.path
+        host = f"[{self.host}]" if self.host and ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def info(self) -> dict[str, object]:
+        if self.path is not None:
+            return {"fd": self.fd, "name": self.name, "backlog": self.backlog, "path": self.path}
+        return {"fd": self.fd, "name": self.name, "backlog": self.backlog, "host": self.host, "port": self.port}
+
+    def close(self) -> None:
+        self.sock.close()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+def bind_socket(cfg) -> BoundSocket:  # cfg: config.model.SocketConfig
+    family = socket.AF_UNIX if cfg.path else _enum(cfg.family, _FAMILIES, "AF_")
+    sock_type = _enum(cfg.type, _TYPES, "SOCK_")
+    proto = cfg.proto
+    if isinstance(proto, str):
+        proto = socket.getprotobyname(proto)
+    if family == socket.AF_UNIX:
+        return _bind_unix(cfg, sock_type, proto or 0)
+    infos = socket.getaddrinfo(cfg.host, cfg.port, family, sock_type, proto or 0, socket.AI_PASSIVE)
+    family, sock_type, proto, _, sockaddr = infos[0]
+    sock = socket.socket(family, sock_type, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if cfg.so_reuseport:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if cfg.interface:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, cfg.interface.encode() + b"\0")
+        if sock_type == socket.SOCK_STREAM:
+            # Accepted sockets inherit TCP_NODELAY on Linux: without it every keep-alive response whose
+            # headers and body go out in two sends stalls ~40 ms on Nagle (DESIGN.md, pitfalls).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(sockaddr)
+        if sock_type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET):
+            sock.listen(cfg.backlog)
+        sock.setblocking(cfg.blocking)
+    except BaseException:
+        sock.close()
+        raise
+    host, port = sock.getsockname()[:2]
+    return BoundSocket(cfg.name, sock, cfg.backlog, host=host, port=port)
+
+
+def _bind_unix(cfg, sock_type: int, proto: int) -> BoundSocket:
+    path = cfg.path
+    if os.path.lexists(path):
+        if not cfg.replace:
+            raise OSError(f"{path} already exists (set 'replace = true' to remove a stale socket file)")
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise OSError(f"{path} exists and is not a socket; refusing to replace it")
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, sock_type, proto)
+    old_umask = os.umask(cfg.umask)
+    try:
+        sock.bind(path)
+        if sock_type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET):
+            sock.listen(cfg.backlog)
+        sock.setblocking(cfg.blocking)
+    except BaseException:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    return BoundSocket(cfg.name, sock, cfg.backlog, path=path)
+
+
+def describe(cfg) -> str:
+    if cfg.path:
+        return f"socket {cfg.name} ({cfg.path})"
+    return f"socket {cfg.name} ({cfg.host}:{cfg.port})"
+
+
+class SocketSet:
+    """The daemon's bound sockets by name."""
+
+    def __init__(self, sockets: Iterable[BoundSocket] = ()) -> None:
+        self._by_name: dict[str, BoundSocket] = {s.name: s for s in sockets}
+
+    def __iter__(self) -> Iterator[BoundSocket]:
+        return iter(sorted(self._by_name.values(), key=lambda s: s.fd))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def get(self, name: str) -> BoundSocket | None:
+        return self._by_name.get(name)
+
+    def fds(self) -> dict[str, int]:
+        return {name: s.fd for name, s in self._by_name.items()}
+
+    def add(self, bound: BoundSocket) -> None:
+        self._by_name[bound.name] = bound
+
+    def remove(self, name: str) -> None:
+        bound = self._by_name.pop(name)
+        bound.close()
+
+    def close_all(self) -> None:
+        for bound in list(self._by_name.values()):
+            bound.close()
+        self._by_name.clear()
+
+
+def bind_all(configs: Iterable) -> SocketSet:
+    """Bind every socket or none: on any failure close what was bound and name every failing address."""
+    bound: list[BoundSocket] = []
+    failures: list[tuple[str, str]] = []
+    for cfg in configs:
+        try:
+            bound.append(bind_socket(cfg))
+        except OSError as exc:
+            failures.append((describe(cfg), exc.strerror or str(exc)))
+    if failures:
+        for b in bound:
+            b.close()
+        raise SocketBindError(failures)
+    for b in bound:
+        log.info("bound socket %s on %s (fd %d)", b.name, b.address, b.fd)
+    return SocketSet(bound)

@@ -1,0 +1,140 @@
+"""The fork/exec boundary and the one child reaper.
+
+THE REAPER: every child gets a pidfd (pidfd_open, Linux >= 5.3) the moment it is spawned; `wait_exit`
+blocks its greenlet on that fd with a gevent io watcher and, once the kernel marks it readable, calls
+waitpid on that one pid. That is the ONLY waitpid in the daemon. No SIGCHLD handler is installed, and
+gevent's child watchers are never used: we never monkey-patch os or subprocess, and we spawn with the
+stdlib's subprocess.Popen (vfork + exec in C), never gevent.subprocess or gevent.os.fork. Compared with a
+`waitpid(-1)` loop on SIGCHLD, a pidfd never reaps a child someone else owns and needs no signal
+handler; compared with Circus's 5 s polling tick, an exit is seen within a millisecond.
+
+The child side ends in exec (Popen); the only Python that runs between fork and exec is the rlimit
+preexec function, used only when the watcher sets rlimit_* options.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import gevent
+
+_RLIMITS = {name[len("RLIMIT_"):].lower(): getattr(resource, name) for name in dir(resource)
+            if name.startswith("RLIMIT_")}
+
+
+@dataclass(frozen=True)
+class SpawnSpec:
+    """Everything needed to start one child; built by the watcher, executed here."""
+
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    cwd: str | None = None
+    executable: str | None = None
+    shell: bool = False
+    pass_fds: tuple[int, ...] = ()
+    stdin: int | None = None  # an fd to dup onto 0 (stdin_socket); None: /dev/null or inherited
+    close_stdin: bool = True
+    capture_stdout: bool = False
+    capture_stderr: bool = False
+    close_stdout: bool = False
+    close_stderr: bool = False
+    uid: int | None = None
+    gid: int | None = None
+    umask: int | None = None
+    rlimits: Mapping[str, int | None] = field(default_factory=dict)
+
+
+@dataclass
+class Child:
+    """A spawned, not yet reaped child. Its pid cannot be reused until `wait_exit` reaps it."""
+
+    pid: int
+    popen: subprocess.Popen
+    pidfd: int
+    stdout_fd: int | None
+    stderr_fd: int | None
+
+
+def _stream_arg(capture: bool, close: bool) -> int | None:
+    if capture:
+        return subprocess.PIPE
+    return subprocess.DEVNULL if close else None
+
+
+def _rlimit_setter(rlimits: Mapping[str, int | None]):
+    items = [(_RLIMITS[name], resource.RLIM_INFINITY if value is None else value)
+             for name, value in rlimits.items()]
+
+    def apply_rlimits() -> None:  # runs in the child between fork and exec: keep it tiny
+        for which, value in items:
+            try:
+                resource.setrlimit(which, (value, value))
+            except ValueError:
+                # Above the hard limit (typical for NOFILE as non-root): take the hard limit, as Circus does.
+                hard = resource.getrlimit(which)[1]
+                resource.setrlimit(which, (min(value, hard), hard))
+
+    return apply_rlimits
+
+
+def spawn(spec: SpawnSpec) -> Child:
+    """Start the child in its own session (setsid, as Circus does) so that a signal meant for the daemon's
+    terminal never reaches it, and so that its process group can be killed as a whole.
+    Raises OSError (e.g. FileNotFoundError for a missing command) when exec fails."""
+    stdin: int | None
+    if spec.stdin is not None:
+        stdin = spec.stdin
+    else:
+        stdin = subprocess.DEVNULL if spec.close_stdin else None
+    extra_groups = None
+    if spec.uid is not None and spec.gid is not None:
+        with contextlib.suppress(KeyError):
+            import pwd
+
+            extra_groups = os.getgrouplist(pwd.getpwuid(spec.uid).pw_name, spec.gid)
+    popen = subprocess.Popen(
+        # With shell, argv is [command line, *shell_args]: Popen runs /bin/sh -c 'line' args...
+        list(spec.argv),
+        executable=spec.executable,
+        cwd=spec.cwd,
+        env=dict(spec.env),
+        shell=spec.shell,
+        stdin=stdin,
+        stdout=_stream_arg(spec.capture_stdout, spec.close_stdout),
+        stderr=_stream_arg(spec.capture_stderr, spec.close_stderr),
+        pass_fds=spec.pass_fds,
+        close_fds=True,
+        start_new_session=True,
+        user=spec.uid,
+        group=spec.gid,
+        extra_groups=extra_groups,
+        umask=-1 if spec.umask is None else spec.umask,
+        preexec_fn=_rlimit_setter(spec.rlimits) if spec.rlimits else None,
+    )
+    pidfd = os.pidfd_open(popen.pid)
+    stdout_fd = popen.stdout.detach() if popen.stdout else None  # the pump owns the raw fd from here
+    stderr_fd = popen.stderr.detach() if popen.stderr else None
+    popen.stdout = popen.stderr = None
+    return Child(popen.pid, popen, pidfd, stdout_fd, stderr_fd)
+
+
+def wait_exit(child: Child) -> int:
+    """Block this greenlet until the child exits; reap it; return Circus's exit_code (-signum if
+    killed by a signal)."""
+    hub = gevent.get_hub()
+    watcher = hub.loop.io(child.pidfd, 1)
+    try:
+        hub.wait(watcher)
+    finally:
+        watcher.close()
+    _, status = os.waitpid(child.pid, 0)
+    os.close(child.pidfd)
+    code = os.waitstatus_to_exitcode(status)
+    # Tell Popen the child is gone, or its finalizer would waitpid() a pid that may by then be another child's.
+    child.popen.returncode = code
+    return code

@@ -1,0 +1,655 @@
+"""A watcher: one program's processes, kept at the desired state on the daemon's gevent hub.
+
+Decisions come from core.watcher_plan; this module executes them. Commands on one watcher are
+serialised by its own lock and never wait for another watcher's work. `_reconcile` never yields, so
+it is atomic with respect to every other greenlet: it may run from a command, an exit, a readiness
+report or a timer without any of them seeing a half-applied plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import os
+import random
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+import gevent.event
+import gevent.lock
+
+from circus_web_stack.config.loader import parse_watcher, set_watcher_option
+from circus_web_stack.config.substitution import substitute
+from circus_web_stack.core.effects import GiveUpWatcher, PauseWatcher, SpawnProcesses, StopProcess
+from circus_web_stack.core.errors import ClientError
+from circus_web_stack.core.events import describe_exit, signal_name
+from circus_web_stack.core.states import (
+    LIVE_PROCESS_STATES,
+    WATCHER_TRANSITIONS,
+    ProcessState,
+    WatcherState,
+    check_transition,
+)
+from circus_web_stack.core.watcher_plan import (
+    FlappingTracker,
+    expiry_deadline,
+    next_recycle_at,
+    next_wid,
+    plan_recycle,
+    plan_scale,
+)
+from circus_web_stack.runtime import spawner, streams
+from circus_web_stack.runtime.hooks import HookRunner
+from circus_web_stack.runtime.process import Process
+
+log = logging.getLogger("circus_web_stack.watcher")
+
+# How long a SIGKILLed process may take to disappear before we say so (a process in D state can't die).
+KILL_WAIT_S = 10.0
+
+EmitFn = Callable[[str, str, dict[str, Any]], None]
+
+
+def _no_emit(watcher: str, event: str, payload: dict[str, Any]) -> None:
+    return None
+
+
+class Watcher:
+    """Usable on its own (on a gevent hub) or under an Arbiter, which passes sockets and the event sink."""
+
+    def __init__(
+        self,
+        config: Any,  # config.model.WatcherConfig
+        *,
+        sockets: Any = None,  # runtime.sockets.SocketSet
+        arbiter: Any = None,
+        emit: EmitFn | None = None,
+        notify_socket: str | None = None,
+    ) -> None:
+        self.config = config
+        self.sockets = sockets
+        self.arbiter = arbiter
+        self._emit_fn = emit or _no_emit
+        self.notify_socket = notify_socket
+        self.state = WatcherState.STOPPED
+        self.processes: dict[int, Process] = {}
+        self._hooks = HookRunner(dict(config.hooks))
+        self._command_lock = gevent.lock.RLock()
+        self._flapping = self._new_flapping_tracker()
+        self._paused_until_s: float | None = None
+        self._spawner: gevent.Greenlet | None = None
+        self._timers: dict[str, gevent.Greenlet] = {}
+        self._streams: dict[str, Any] = {}
+        self._pumps: list[gevent.Greenlet] = []
+        self._generation = 0
+        self._spawn_failures = 0
+        # Learned: once any process of this watcher has said READY=1, its successors are expected to.
+        self.notifies_ready = config.readiness == "notify" if hasattr(config, "readiness") else False
+
+    @classmethod
+    def from_options(cls, name: str, cmd: str, **options: Any) -> Watcher:
+        """The Python API: `Watcher.from_options("web", "python app.py", numprocesses=2)`."""
+        return cls(parse_watcher(name, {"cmd": cmd, **options}, source="Watcher()"))
+
+    # ----------------------------------------------------------------- introspection
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def numprocesses(self) -> int:
+        """The target; len(watcher) is how many processes are live."""
+        return self.config.numprocesses
+
+    @property
+    def priority(self) -> int:
+        return self.config.priority
+
+    def __len__(self) -> int:
+        return sum(1 for p in self.processes.values() if p.state in LIVE_PROCESS_STATES)
+
+    def __repr__(self) -> str:
+        return f"<Watcher {self.name} {self.state.value} {len(self)}/{self.numprocesses}>"
+
+    def pids(self) -> list[int]:
+        return sorted(self.processes)
+
+    def live_processes(self) -> list[Process]:
+        return sorted((p for p in self.processes.values() if p.state in LIVE_PROCESS_STATES),
+                      key=lambda p: p.wid)
+
+    # ----------------------------------------------------------------- commands
+
+    def start(self) -> dict[str, list[int]]:
+        with self._command_lock:
+            return self._start()
+
+    def stop(self, *, fast: bool = False) -> dict[str, list[int]]:
+        with self._command_lock:
+            return self._stop(fast=fast)
+
+    def restart(self) -> dict[str, list[int]]:
+        with self._command_lock:
+            stopped = self._stop()["stopped"]
+            result = self._start()
+            return {"stopped": stopped, "started": result["started"], "kept": result["kept"]}
+
+    def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, list[int]]:
+        """Replace every process with a new one; see `_rolling_reload` for the zero-downtime path."""
+        with self._command_lock:
+            if self.state == WatcherState.STOPPED:
+                return self._start() | {"stopped": []}
+            if not graceful:
+                stopped = self._stop()["stopped"]
+                return self._start() | {"stopped": stopped}
+            if self.config.send_hup:
+                for proc in self.live_processes():
+                    proc.send_signal(signal.SIGHUP)
+                self._emit("reload")
+                return {"stopped": [], "started": [], "kept": self.pids()}
+            result = self._replace_processes(sequential=sequential)
+            self._emit("reload")
+            return result
+
+    def incr(self, nb: int = 1) -> int:
+        with self._command_lock:
+            return self._set_numprocesses(self.numprocesses + nb)
+
+    def decr(self, nb: int = 1) -> int:
+        with self._command_lock:
+            return self._set_numprocesses(max(0, self.numprocesses - nb))
+
+    def set_numprocesses(self, count: int) -> int:
+        with self._command_lock:
+            return self._set_numprocesses(count)
+
+    def set_options(self, options: dict[str, Any]) -> bool:
+        """Apply option changes (the `set` command). Returns True when the processes were reloaded."""
+        with self._command_lock:
+            new = self.config
+            for key, value in options.items():
+                new = set_watcher_option(new, key, value)
+            return self._apply_config(new)
+
+    def update_config(self, new: Any) -> bool:
+        """Adopt a new WatcherConfig (reloadconfig): reload the processes only if something they were
+        started with changed. Returns True when they were reloaded."""
+        with self._command_lock:
+            return self._apply_config(new)
+
+    def send_signal(self, signum: int, *, pid: int | None = None, children: bool = False,
+                    recursive: bool = False) -> list[int]:
+        targets = [self._process(pid)] if pid is not None else self.live_processes()
+        for proc in targets:
+            proc.send_signal(signum, children=children, recursive=recursive)
+        return [p.pid for p in targets]
+
+    def kill(self, *, pid: int | None = None, signum: int | None = None,
+             graceful_timeout: float | None = None) -> list[int]:
+        """Stop one process (or all) with the stop signal and SIGKILL after graceful_timeout; the
+        watcher replaces them as usual."""
+        with self._command_lock:
+            targets = [self._process(pid)] if pid is not None else self.live_processes()
+            for proc in targets:
+                self._stop_process(proc, "kill command", signum=signum, timeout_s=graceful_timeout)
+            for proc in targets:
+                proc.exited.wait()
+            return [p.pid for p in targets]
+
+    # ----------------------------------------------------------------- state machinery
+
+    def _set_state(self, new: WatcherState) -> None:
+        check_transition(WATCHER_TRANSITIONS, self.state, new, f"watcher {self.name}")
+        self.state = new
+
+    def _emit(self, event: str, **payload: Any) -> None:
+        payload.setdefault("time", time.time())
+        try:
+            self._emit_fn(self.name, event, payload)
+        except Exception:  # an event sink must never break supervision
+            log.exception("%s: publishing %s failed", self.name, event)
+
+    def _run_hook(self, hook: str, **kwargs: Any) -> bool:
+        return self._hooks.run(hook, self, self.arbiter, lambda ev, **kw: self._emit(ev, **kw), **kwargs)
+
+    def _process(self, pid: int) -> Process:
+        proc = self.processes.get(pid)
+        if proc is None:
+            raise ClientError(f"process {pid} not found in watcher {self.name!r}")
+        return proc
+
+    def _new_flapping_tracker(self) -> FlappingTracker:
+        spec = self.config.flapping
+        return FlappingTracker(spec.attempts, spec.window, spec.retry_in, spec.max_retry)
+
+    def _start(self) -> dict[str, list[int]]:
+        if self.state in (WatcherState.ACTIVE, WatcherState.STARTING):
+            return {"started": [], "kept": self.pids()}
+        if not self._run_hook("before_start"):
+            raise ClientError(f"{self.name}: the before_start hook failed; not starting")
+        kept = self.pids()
+        self._set_state(WatcherState.STARTING)
+        self._flapping.reset()
+        self._paused_until_s = None
+        self._spawn_failures = 0
+        self._open_streams()
+        self._reconcile()
+        if self._spawner is not None:
+            self._spawner.join()
+        if self.state != WatcherState.STARTING:  # gave up while starting (flapping), or stopped
+            return {"started": [], "kept": kept}
+        self._set_state(WatcherState.ACTIVE)
+        log.info("%s started with %d process(es)", self.name, len(self))
+        if not self._run_hook("after_start"):
+            log.error("%s: after_start hook failed; stopping the watcher", self.name)
+            self._stop()
+            raise ClientError(f"{self.name}: the after_start hook failed; watcher stopped")
+        self._emit("start")
+        return {"started": [p for p in self.pids() if p not in kept], "kept": kept}
+
+    def _stop(self, *, fast: bool = False) -> dict[str, list[int]]:
+        if self.state == WatcherState.STOPPED:
+            return {"stopped": []}
+        self._run_hook("before_stop")
+        self._set_state(WatcherState.STOPPING)
+        self._cancel_background()
+        procs = list(self.processes.values())
+        timeout = min(self.config.graceful_timeout, 1.0) if fast else None
+        for proc in procs:
+            self._stop_process(proc, "stop", timeout_s=timeout)
+        for proc in procs:
+            proc.exited.wait()
+        self._close_streams()
+        self._set_state(WatcherState.STOPPED)
+        log.info("%s stopped", self.name)
+        self._run_hook("after_stop")
+        self._emit("stop")
+        return {"stopped": sorted(p.pid for p in procs)}
+
+    def _cancel_background(self) -> None:
+        current = gevent.getcurrent()
+        if self._spawner is not None and self._spawner is not current:
+            self._spawner.kill()
+        self._spawner = None
+        for timer in self._timers.values():
+            if timer is not current:
+                timer.kill(block=False)
+        self._timers.clear()
+
+    def _set_numprocesses(self, count: int) -> int:
+        if self.config.singleton and count > 1:
+            raise ClientError(f"{self.name} is a singleton: numprocesses must be 0 or 1, not {count}")
+        self.config = set_watcher_option(self.config, "numprocesses", count)
+        self._emit("updated")
+        self._reconcile()
+        return count
+
+    def _apply_config(self, new: Any) -> bool:
+        from circus_web_stack.config.options import needs_reload
+
+        old = self.config
+        changed = [k for k, v in new.option_values().items() if old.option_values().get(k) != v]
+        if not changed:
+            return False
+        self.config = new
+        if new.hooks != old.hooks:
+            self._hooks = HookRunner(dict(new.hooks))
+        if new.flapping != old.flapping:
+            self._flapping = self._new_flapping_tracker()
+        for _ in changed:
+            self._emit("updated")
+        if self.state == WatcherState.STOPPED:
+            return False
+        if any(needs_reload(k) for k in changed):
+            if new.stdout_stream != old.stdout_stream or new.stderr_stream != old.stderr_stream:
+                self._close_streams()
+                self._open_streams()
+            self._replace_processes(sequential=False)
+            self._emit("reload")
+            return True
+        self._reconcile()
+        return False
+
+    # ----------------------------------------------------------------- reconciliation
+
+    def _reconcile(self) -> None:
+        """Bring the processes towards the config. Never yields (see the module docstring)."""
+        if self.state not in (WatcherState.STARTING, WatcherState.ACTIVE):
+            return
+        if self._paused_until_s is not None:
+            return
+        views = [p.view() for p in self.processes.values()]
+        effects = plan_scale(views, self.numprocesses, self.config.scale_down)
+        if not any(isinstance(e, SpawnProcesses) for e in effects):
+            effects += plan_recycle(views, time.monotonic())
+        for effect in effects:
+            if isinstance(effect, StopProcess):
+                self._stop_process(self.processes[effect.pid], effect.reason)
+            elif isinstance(effect, SpawnProcesses) and self._spawner is None:
+                self._spawner = gevent.spawn(self._spawn_missing)
+        self._schedule_recycle()
+
+    def _spawn_missing(self) -> None:
+        """Spawn until numprocesses are live, spaced by warmup_delay as in Circus."""
+        try:
+            while self.state in (WatcherState.STARTING, WatcherState.ACTIVE) and self._paused_until_s is None:
+                if len(self) >= self.numprocesses:
+                    break
+                self._spawn_one()
+                if self.config.warmup_delay > 0 and len(self) < self.numprocesses:
+                    gevent.sleep(self.config.warmup_delay)
+        finally:
+            if self._spawner is gevent.getcurrent():
+                self._spawner = None
+
+    def _schedule_recycle(self) -> None:
+        when = next_recycle_at([p.view() for p in self.processes.values()])
+        old = self._timers.pop("recycle", None)
+        if old is not None and old is not gevent.getcurrent():
+            old.kill(block=False)
+        if when is not None:
+            self._timers["recycle"] = gevent.spawn_later(max(0.0, when - time.monotonic()), self._reconcile)
+
+    # ----------------------------------------------------------------- spawning
+
+    def spawn_variables(self, wid: int, env: dict[str, str]) -> dict[str, str]:
+        """The $(circus.*) variables of one spawn (PROTOCOL.md 3.8)."""
+        variables = {f"circus.{k}": "" if v is None else str(v)
+                     for k, v in self.config.option_values().items() if not isinstance(v, dict | list)}
+        variables["circus.wid"] = str(wid)
+        variables["circus.name"] = self.name
+        variables["circus.working_dir"] = self.config.working_dir or os.getcwd()
+        variables["circus.shell"] = str(self.config.shell)
+        if self.sockets is not None:
+            for sock_name, fd in self.sockets.fds().items():
+                variables[f"circus.sockets.{sock_name}"] = str(fd)
+        for key, value in env.items():
+            variables[f"circus.env.{key.lower()}"] = value
+        return variables
+
+    def _spawn_env(self) -> dict[str, str]:
+        cfg = self.config
+        env = dict(os.environ) if cfg.copy_env else {}
+        env.update(cfg.env)
+        if cfg.copy_path:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in [*sys.path, env.get("PYTHONPATH", "")] if p)
+        if cfg.virtualenv:
+            site = glob.glob(os.path.join(cfg.virtualenv, "lib", f"python{cfg.virtualenv_py_ver or '*'}",
+                                          "site-packages"))
+            env["PYTHONPATH"] = os.pathsep.join(p for p in [*site, env.get("PYTHONPATH", "")] if p)
+            env["PATH"] = os.pathsep.join([os.path.join(cfg.virtualenv, "bin"), env.get("PATH", os.defpath)])
+            env["VIRTUAL_ENV"] = cfg.virtualenv
+        if self.notify_socket:
+            env["NOTIFY_SOCKET"] = self.notify_socket
+        return env
+
+    def build_spawn_spec(self, wid: int) -> spawner.SpawnSpec:
+        cfg = self.config
+        env = self._spawn_env()
+        variables = self.spawn_variables(wid, env)
+        env = {k: substitute(v, variables) for k, v in env.items()}
+        cmd = substitute(cfg.cmd, variables)
+        args = [substitute(a, variables) for a in cfg.args]
+        if cfg.shell:
+            line = " ".join([cmd, *(shlex.quote(a) for a in args)])
+            argv = [line, *shlex.split(cfg.shell_args or "")]
+        else:
+            argv = shlex.split(cmd) + args
+        pass_fds: tuple[int, ...] = ()
+        if cfg.use_sockets and self.sockets is not None:
+            pass_fds = tuple(sorted(self.sockets.fds().values()))
+        stdin_fd = None
+        if cfg.stdin_socket:
+            bound = self.sockets.get(cfg.stdin_socket) if self.sockets is not None else None
+            if bound is None:
+                raise ClientError(f"{self.name}: stdin_socket {cfg.stdin_socket!r} is not a bound socket")
+            stdin_fd = bound.fd
+        return spawner.SpawnSpec(
+            argv=argv,
+            env=env,
+            cwd=cfg.working_dir,
+            executable=cfg.executable,
+            shell=cfg.shell,
+            pass_fds=pass_fds,
+            stdin=stdin_fd,
+            close_stdin=cfg.close_child_stdin,
+            capture_stdout="stdout" in self._streams,
+            capture_stderr="stderr" in self._streams,
+            close_stdout=cfg.close_child_stdout,
+            close_stderr=cfg.close_child_stderr,
+            uid=cfg.uid,
+            gid=cfg.gid,
+            umask=cfg.umask,
+            rlimits=dict(cfg.rlimits),
+        )
+
+    def _spawn_one(self) -> Process | None:
+        if not self._run_hook("before_spawn"):
+            log.error("%s: before_spawn hook failed; stopping the watcher", self.name)
+            gevent.spawn(self.stop)
+            self._paused_until_s = float("inf")
+            return None
+        wid = next_wid(p.wid for p in self.processes.values() if p.state in LIVE_PROCESS_STATES)
+        try:
+            spec = self.build_spawn_spec(wid)
+            child = spawner.spawn(spec)
+        except (OSError, ValueError, ClientError) as exc:
+            self._on_spawn_failure(wid, exc)
+            return None
+        self._spawn_failures = 0
+        cfg = self.config
+        proc = Process(self.name, wid, child, generation=self._generation,
+                       expires_s=expiry_deadline(time.monotonic(), cfg.max_age, cfg.max_age_variance,
+                                                 random.random()))
+        self.processes[proc.pid] = proc
+        for name, fd in (("stdout", child.stdout_fd), ("stderr", child.stderr_fd)):
+            if fd is not None:
+                self._pumps = [p for p in self._pumps if not p.dead]
+                self._pumps.append(streams.pump_pipe(fd, self._streams[name], proc.pid, name))
+        gevent.spawn(self._watch_exit, proc)
+        log.info("spawned %s pid=%d", proc.label, proc.pid)
+        self._emit("spawn", process_pid=proc.pid, time=proc.started)
+        if not self.notifies_ready:
+            if cfg.warmup_delay > 0:
+                gevent.spawn_later(cfg.warmup_delay, self._warmup_elapsed, proc)
+            else:
+                self._mark_ready(proc)
+        if not self._run_hook("after_spawn", pid=proc.pid):
+            log.error("%s: after_spawn hook failed for pid %d; stopping the watcher", self.name, proc.pid)
+            self._stop_process(proc, "after_spawn hook failed", timeout_s=0)
+            gevent.spawn(self.stop)
+            self._paused_until_s = float("inf")
+        return proc
+
+    def _on_spawn_failure(self, wid: int, exc: Exception) -> None:
+        self._spawn_failures += 1
+        if isinstance(exc, FileNotFoundError):
+            what = f"command not found: {exc.filename or self.config.cmd!r}"
+        elif isinstance(exc, OSError):
+            what = f"{exc.strerror or exc} ({exc.filename or self.config.cmd})"
+        else:
+            what = str(exc)
+        log.error("%s#%d: cannot spawn %r: %s", self.name, wid, self.config.cmd, what)
+        max_retry = self.config.max_retry
+        if max_retry >= 0 and self._spawn_failures > max_retry:
+            self._give_up(f"{self._spawn_failures} spawn failures in a row (max_retry = {max_retry})")
+            return
+        self._after_unexpected_exit()
+
+    # ----------------------------------------------------------------- readiness and exits
+
+    def report_ready(self, pid: int) -> bool:
+        """READY=1 from `pid` (from the notify socket). False if it is not one of ours."""
+        proc = self.processes.get(pid)
+        if proc is None:
+            return False
+        self.notifies_ready = True
+        self._mark_ready(proc)
+        return True
+
+    def _warmup_elapsed(self, proc: Process) -> None:
+        if not self.notifies_ready:
+            self._mark_ready(proc)
+
+    def _mark_ready(self, proc: Process) -> None:
+        if proc.state != ProcessState.STARTING:
+            return
+        proc.set_state(ProcessState.RUNNING)
+        log.debug("%s pid=%d ready after %.2fs", proc.label, proc.pid, proc.age())
+        self._reconcile()
+
+    def _watch_exit(self, proc: Process) -> None:
+        exit_code = spawner.wait_exit(proc.child)
+        self._on_exit(proc, exit_code)
+
+    def _on_exit(self, proc: Process, exit_code: int) -> None:
+        expected = proc.state == ProcessState.STOPPING
+        self._run_hook("before_reap", process_pid=proc.pid, time=time.time())
+        proc.exit_code = exit_code
+        proc.set_state(ProcessState.EXITED)
+        self.processes.pop(proc.pid, None)
+        proc.exited.set()
+        if expected:
+            log.info("reaped %s pid=%d (%s): %s", proc.label, proc.pid, proc.stop_reason, describe_exit(exit_code))
+        else:
+            log.warning("exited %s pid=%d: %s after %.1fs", proc.label, proc.pid, describe_exit(exit_code),
+                        proc.age())
+        self._emit("reap", process_pid=proc.pid, exit_code=exit_code)
+        self._run_hook("after_reap", process_pid=proc.pid, time=time.time(), exit_code=exit_code,
+                       process_status=None)
+        if expected or self.state not in (WatcherState.STARTING, WatcherState.ACTIVE):
+            self._reconcile()
+            return
+        if not self.config.respawn:
+            if not self.processes:
+                log.info("%s: every process has exited and respawn is off; the watcher is stopped", self.name)
+                gevent.spawn(self.stop)
+            return
+        self._after_unexpected_exit()
+
+    def _after_unexpected_exit(self) -> None:
+        decision = self._flapping.record_exit(time.monotonic())
+        if isinstance(decision, PauseWatcher):
+            self._pause(decision)
+        elif isinstance(decision, GiveUpWatcher):
+            self._give_up(f"still flapping after {decision.pauses} pause(s) "
+                          f"(flapping.max_retry = {self.config.flapping.max_retry})")
+        else:
+            self._reconcile()
+
+    def _pause(self, decision: PauseWatcher) -> None:
+        spec = self.config.flapping
+        left = "unlimited retries" if decision.retries_left is None else f"{decision.retries_left} retries left"
+        log.warning("%s is flapping: %d exits within %gs; pausing %gs (pause %d, %s)", self.name,
+                    spec.attempts, spec.window, decision.retry_in_s, decision.attempt, left)
+        self._paused_until_s = time.monotonic() + decision.retry_in_s
+        self._emit("flapping", attempts=spec.attempts, window=spec.window, retry_in=decision.retry_in_s,
+                   pause=decision.attempt, retries_left=decision.retries_left, gave_up=False)
+        self._timers["resume"] = gevent.spawn_later(decision.retry_in_s, self._resume)
+
+    def _resume(self) -> None:
+        self._timers.pop("resume", None)
+        self._paused_until_s = None
+        log.info("%s: resuming after the flapping pause", self.name)
+        self._reconcile()
+
+    def _give_up(self, why: str) -> None:
+        log.error("%s: giving up: %s; the watcher is stopped (circusctl start %s to try again)",
+                  self.name, why, self.name)
+        self._paused_until_s = float("inf")
+        self._emit("flapping", gave_up=True, reason=why)
+        gevent.spawn(self.stop)
+
+    # ----------------------------------------------------------------- stopping processes
+
+    def _stop_process(self, proc: Process, reason: str, *, signum: int | None = None,
+                      timeout_s: float | None = None) -> None:
+        """Begin a graceful stop; never yields. A greenlet escalates to SIGKILL after the timeout."""
+        if proc.state in (ProcessState.STOPPING, ProcessState.EXITED):
+            return
+        proc.set_state(ProcessState.STOPPING)
+        proc.stop_reason = reason
+        gevent.spawn(self._stop_sequence, proc, reason, signum or self.config.stop_signal,
+                     self.config.graceful_timeout if timeout_s is None else timeout_s)
+
+    def _stop_sequence(self, proc: Process, reason: str, signum: int, timeout_s: float) -> None:
+        if signum != signal.SIGKILL and not self._run_hook("before_signal", pid=proc.pid, signum=signum):
+            log.info("%s pid=%d: before_signal hook vetoed %s (%s)", proc.label, proc.pid,
+                     signal_name(signum), reason)
+        else:
+            log.info("stopping %s pid=%d (%s) with %s", proc.label, proc.pid, reason, signal_name(signum))
+            proc.send_signal(signum, recursive=self.config.stop_children)
+            self._emit("kill", process_pid=proc.pid)
+            self._run_hook("after_signal", pid=proc.pid, signum=signum)
+        if proc.exited.wait(timeout_s):
+            return
+        if timeout_s > 0:
+            log.warning("%s pid=%d ignored %s for %gs (graceful_timeout); sending SIGKILL", proc.label,
+                        proc.pid, signal_name(signum), timeout_s)
+        proc.kill_tree()
+        if not proc.exited.wait(KILL_WAIT_S):
+            log.error("%s pid=%d survived SIGKILL for %gs (uninterruptible sleep?)", proc.label, proc.pid,
+                      KILL_WAIT_S)
+
+    # ----------------------------------------------------------------- reload
+
+    def _replace_processes(self, *, sequential: bool) -> dict[str, list[int]]:
+        """Replace every live process: start a new one, wait until it is ready, then stop an old one
+        (one at a time with `sequential`: stop first, then start). Ready before replaced."""
+        self._generation += 1
+        old = self.live_processes()
+        started: list[int] = []
+        for proc in old:
+            if sequential:
+                self._stop_process(proc, "reload")
+                proc.exited.wait()
+                new = self._spawn_one()
+            else:
+                new = self._spawn_one()
+                if new is not None:
+                    self._wait_ready(new)
+                self._stop_process(proc, "reload")
+            if new is not None:
+                started.append(new.pid)
+        for proc in old:
+            proc.exited.wait()
+        self._reconcile()
+        return {"stopped": [p.pid for p in old], "started": started, "kept": []}
+
+    def _wait_ready(self, proc: Process) -> bool:
+        timeout = getattr(self.config, "ready_timeout", 30.0)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.ready.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+                return True
+            if proc.exited.is_set():
+                return False
+        return proc.ready.is_set()
+
+    # ----------------------------------------------------------------- streams
+
+    def _open_streams(self) -> None:
+        for name in ("stdout", "stderr"):
+            spec = getattr(self.config, f"{name}_stream")
+            if spec is not None and name not in self._streams:
+                self._streams[name] = streams.open_stream(spec.class_name, dict(spec.options))
+
+    def _close_streams(self) -> None:
+        pumps, self._pumps = self._pumps, []
+        gevent.joinall([p for p in pumps if not p.dead], timeout=5.0)
+        for stream in self._streams.values():
+            with contextlib.suppress(Exception):
+                stream.close()
+        self._streams.clear()
+
+    def reopen_streams(self) -> None:
+        for stream in self._streams.values():
+            stream.reopen()
+
