@@ -1,0 +1,152 @@
+"""`circusd [config]`: load the config, bind the sockets, run the watchers until a signal says stop.
+
+Exit codes are the named constants below; a bad config or an unbindable socket is reported in one
+message naming the file, line or address, before any process starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import logging
+import logging.handlers
+import os
+import sys
+from urllib.parse import urlparse
+
+from circus_web_stack import __version__
+from circus_web_stack.core.errors import ConfigError, SocketBindError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CONFIG = 78  # sysexits EX_CONFIG
+EXIT_BIND = 71  # sysexits EX_OSERR: a socket or endpoint could not be bound
+EXIT_PIDFILE = 73  # sysexits EX_CANTCREAT
+
+LOG_FORMAT = "%(asctime)s circusd[%(process)d] [%(levelname)s] %(message)s"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="circusd", description="Run a Circus-style process and socket manager.")
+    parser.add_argument("config", help="the circus.ini file")
+    parser.add_argument("--log-level", dest="loglevel", help="debug, info, warning, error, critical")
+    parser.add_argument("--log-output", dest="logoutput",
+                        help="'-' for stdout, a file path, or syslog://host:port?facility / syslog:///dev/log")
+    parser.add_argument("--logger-config", dest="loggerconfig", help="a logging dictConfig file (.ini/.json)")
+    parser.add_argument("--daemon", action="store_true", help="detach from the terminal")
+    parser.add_argument("--pidfile", help="write the daemon's pid here")
+    parser.add_argument("--version", action="version", version=f"circusd (circus-web-stack) {__version__}")
+    return parser
+
+
+def configure_logging(level: str, output: str, loggerconfig: str | None) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    if loggerconfig and loggerconfig != "default":
+        import logging.config
+
+        if loggerconfig.endswith(".json"):
+            import json
+
+            with open(loggerconfig) as f:
+                logging.config.dictConfig(json.load(f))
+        else:
+            logging.config.fileConfig(loggerconfig, disable_existing_loggers=False)
+        return
+    handler: logging.Handler
+    if output in ("-", "stdout"):
+        handler = logging.StreamHandler(sys.stdout)
+    elif output == "stderr":
+        handler = logging.StreamHandler(sys.stderr)
+    elif output.startswith("syslog://"):
+        url = urlparse(output)
+        facility = url.query or "user"
+        address = url.path if not url.netloc else (url.hostname or "localhost", url.port or 514)
+        handler = logging.handlers.SysLogHandler(address=address, facility=facility)
+    else:
+        # WatchedFileHandler reopens the file after logrotate moves it (circus#1152).
+        handler = logging.handlers.WatchedFileHandler(output)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+def daemonize() -> None:
+    """Double fork and detach. Runs before the gevent hub has anything to do, and reinitialises it."""
+    import gevent
+
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    gevent.reinit()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def write_pidfile(path: str) -> None:
+    import psutil
+
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        with open(path) as f:
+            old = int(f.read().strip() or 0)
+        if old and old != os.getpid() and psutil.pid_exists(old):
+            raise OSError(f"pidfile {path} names pid {old}, which is still running")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{os.getpid()}\n")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from circus_web_stack.config.loader import load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"circusd: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    daemon_cfg = config.daemon
+    configure_logging(args.loglevel or daemon_cfg.loglevel, args.logoutput or daemon_cfg.logoutput,
+                      args.loggerconfig or daemon_cfg.loggerconfig)
+    for warning in config.warnings:
+        logging.getLogger("circus_web_stack.config").warning("%s", warning)
+    if daemon_cfg.umask is not None:
+        os.umask(daemon_cfg.umask)
+    if daemon_cfg.debug_gc:
+        gc.set_debug(gc.DEBUG_LEAK)
+    if args.daemon:
+        daemonize()
+    pidfile = args.pidfile or daemon_cfg.pidfile
+    if pidfile:
+        try:
+            write_pidfile(pidfile)
+        except OSError as exc:
+            print(f"circusd: {exc}", file=sys.stderr)
+            return EXIT_PIDFILE
+    from circus_web_stack.runtime.daemon import build_arbiter
+
+    try:
+        arbiter = build_arbiter(config)
+        arbiter.start()
+    except ConfigError as exc:
+        logging.getLogger("circus_web_stack").error("%s", exc)
+        return EXIT_CONFIG
+    except SocketBindError as exc:
+        logging.getLogger("circus_web_stack").error("%s", exc)
+        return EXIT_BIND
+    finally:
+        if pidfile:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(pidfile)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

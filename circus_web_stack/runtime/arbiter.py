@@ -1,0 +1,316 @@
+"""The arbiter: the daemon's one gevent hub, its sockets, its watchers and its signals.
+
+Signal handlers only enqueue; one greenlet takes signals off the queue and acts, through the same
+methods that commands use. Starting the watchers runs in its own greenlet, so a SIGTERM that arrives
+during a long start is honoured at once (circus#935).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import gevent
+import gevent.event
+import gevent.queue
+
+from circus_web_stack.config.loader import load_config
+from circus_web_stack.config.model import Config, diff
+from circus_web_stack.core.errors import ClientError, ConfigError, Errno
+from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, check_transition
+from circus_web_stack.core.watcher_plan import start_order
+from circus_web_stack.runtime.readiness import NotifyServer
+from circus_web_stack.runtime.sockets import SocketSet, bind_all, bind_socket
+from circus_web_stack.runtime.watcher import Watcher
+
+log = logging.getLogger("circus_web_stack.arbiter")
+
+EventListener = Callable[[str, str, dict[str, Any]], None]
+
+
+class Extension(Protocol):
+    """Something that lives as long as the daemon runs: the control server, the event publisher."""
+
+    def start(self, arbiter: Arbiter) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Arbiter:
+    def __init__(self, config: Config, *, extensions: Iterable[Extension] = ()) -> None:
+        self.config = config
+        self.sockets = SocketSet()
+        self.state = DaemonState.STARTING
+        self.started_at = time.time()
+        self.event_listeners: list[EventListener] = []
+        self.extensions: list[Extension] = list(extensions)
+        self._stopped = gevent.event.Event()
+        self._signals: gevent.queue.Queue = gevent.queue.Queue()
+        self._startup: gevent.Greenlet | None = None
+        self._stopping: gevent.Greenlet | None = None
+        self._notify: NotifyServer | None = None
+        # Building the watchers resolves their hooks: a bad hook path fails here, before anything starts.
+        self.watchers: dict[str, Watcher] = {}
+        for wcfg in config.watchers:
+            self.watchers[wcfg.name] = self._make_watcher(wcfg)
+
+    @classmethod
+    def from_file(cls, path: str, **kwargs: Any) -> Arbiter:
+        return cls(load_config(path), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Arbiter {self.state.value} {len(self.watchers)} watcher(s)>"
+
+    # ----------------------------------------------------------------- lookups
+
+    def _make_watcher(self, wcfg: Any) -> Watcher:
+        return Watcher(wcfg, sockets=self.sockets, arbiter=self, emit=self._emit,
+                       notify_socket=self._notify.address if self._notify else None)
+
+    def get_watcher(self, name: str) -> Watcher:
+        watcher = self.watchers.get(name) or next(
+            (w for w in self.watchers.values() if w.name.lower() == name.lower()), None)
+        if watcher is None:
+            raise ClientError(f"program {name} not found", Errno.MESSAGE_ERROR)
+        return watcher
+
+    def iter_watchers(self) -> list[Watcher]:
+        return [self.watchers[name] for name in sorted(self.watchers)]
+
+    def _emit(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
+        for listener in list(self.event_listeners):
+            listener(watcher, event, payload)
+
+    def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
+        if fields.get("READY") != "1":
+            return
+        for watcher in self.watchers.values():
+            if watcher.report_ready(pid):
+                return
+        # A wrapper (sh -c, a launcher) may notify from a child of the process we spawned.
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            for parent in psutil.Process(pid).parents():
+                for watcher in self.watchers.values():
+                    if watcher.report_ready(parent.pid):
+                        return
+        log.debug("READY=1 from pid %d, which is none of ours", pid)
+
+    # ----------------------------------------------------------------- life cycle
+
+    def _set_state(self, new: DaemonState) -> None:
+        check_transition(DAEMON_TRANSITIONS, self.state, new, "daemon")
+        self.state = new
+
+    def open(self) -> None:
+        """Bind every socket (all or nothing) and start the notify socket and the extensions, without
+        starting any watcher. Raises SocketBindError with every failing address."""
+        for bound in bind_all(self.config.sockets):
+            self.sockets.add(bound)
+        self._notify = NotifyServer(self._on_notify)
+        self._notify.start()
+        for watcher in self.watchers.values():
+            watcher.notify_socket = self._notify.address
+        for ext in self.extensions:
+            ext.start(self)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1):
+            gevent.signal_handler(signum, self._signals.put_nowait, signum)
+        gevent.spawn(self._handle_signals)
+
+    def start(self) -> None:
+        """Run until stopped (a signal, `quit`, or `stop()` from another greenlet)."""
+        self.run_in_background()
+        self._stopped.wait()
+
+    def run_in_background(self) -> None:
+        """Open, then start the autostart watchers in a greenlet; returns at once."""
+        self.open()
+        self._set_state(DaemonState.RUNNING)
+        log.info("circusd running with %d watcher(s) and %d socket(s)", len(self.watchers), len(self.sockets))
+        self._startup = gevent.spawn(self.start_watchers)
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        return self._stopped.wait(timeout)
+
+    def start_watchers(self, names: Iterable[str] | None = None) -> dict[str, dict[str, list[int]]]:
+        """Start the named watchers, or every autostart one, in priority order (higher first)."""
+        if names is None:
+            chosen = [w for w in self.watchers.values() if w.config.autostart]
+        else:
+            chosen = [self.get_watcher(n) for n in names]
+        results = {}
+        order = start_order((w.name, w.priority) for w in chosen)
+        for i, name in enumerate(order):
+            results[name] = self.watchers[name].start()
+            if self.config.daemon.warmup_delay > 0 and i < len(order) - 1:
+                gevent.sleep(self.config.daemon.warmup_delay)
+        return results
+
+    def stop_watchers(self, names: Iterable[str] | None = None, *, fast: bool = False) -> dict[str, Any]:
+        """Stop in reverse priority; watchers of equal priority stop together."""
+        chosen = list(self.watchers.values()) if names is None else [self.get_watcher(n) for n in names]
+        results: dict[str, Any] = {}
+        by_priority: dict[int, list[Watcher]] = {}
+        for w in chosen:
+            by_priority.setdefault(w.priority, []).append(w)
+        for priority in sorted(by_priority):
+            group = by_priority[priority]
+            jobs = {w.name: gevent.spawn(w.stop, fast=fast) for w in group}
+            gevent.joinall(list(jobs.values()))
+            for name, job in jobs.items():
+                results[name] = job.value if job.successful() else {"error": str(job.exception)}
+        return results
+
+    def stop(self, *, fast: bool = False) -> None:
+        """Graceful stop of everything, then release the sockets. Idempotent; a fast stop may overtake
+        a graceful one already under way."""
+        if self.state == DaemonState.STOPPED:
+            return
+        if self._stopping is not None:
+            if fast:
+                for watcher in self.watchers.values():
+                    for proc in list(watcher.processes.values()):
+                        proc.kill_tree()
+            self._stopping.join()
+            return
+        self._stopping = gevent.getcurrent()
+        if self.state == DaemonState.STARTING:
+            self._set_state(DaemonState.STOPPING)
+        elif self.state == DaemonState.RUNNING:
+            self._set_state(DaemonState.STOPPING)
+        log.info("stopping every watcher (%s)", "fast" if fast else "graceful")
+        if self._startup is not None:
+            self._startup.kill()
+        try:
+            self.stop_watchers(fast=fast)
+        finally:
+            for ext in reversed(self.extensions):
+                try:
+                    ext.stop()
+                except Exception:
+                    log.exception("stopping %r failed", ext)
+            if self._notify is not None:
+                self._notify.close()
+            self.sockets.close_all()
+            self._set_state(DaemonState.STOPPED)
+            log.info("circusd stopped")
+            self._stopped.set()
+
+    def _handle_signals(self) -> None:
+        while True:
+            signum = self._signals.get()
+            name = signal.Signals(signum).name
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                log.info("got %s: graceful stop", name)
+                # A second INT/TERM while a graceful stop runs escalates to a fast one.
+                gevent.spawn(self.stop, fast=self._stopping is not None)
+            elif signum == signal.SIGQUIT:
+                log.info("got SIGQUIT: fast stop")
+                gevent.spawn(self.stop, fast=True)
+            elif signum == signal.SIGHUP:
+                log.info("got SIGHUP: reloading the configuration")
+                gevent.spawn(self._reload_config_logged)
+            elif signum == signal.SIGUSR1:
+                log.info("got SIGUSR1: reopening log files")
+                self.reopen_logs()
+
+    def _reload_config_logged(self) -> None:
+        try:
+            self.reload_config()
+        except ClientError as exc:
+            log.error("reloadconfig refused: %s", exc)
+
+    def reopen_logs(self) -> None:
+        for watcher in self.watchers.values():
+            watcher.reopen_streams()
+        for handler in logging.getLogger().handlers:
+            reopen = getattr(handler, "reopenIfNeeded", None)
+            if reopen is not None:
+                reopen()
+
+    # ----------------------------------------------------------------- runtime changes
+
+    def add_watcher(self, wcfg: Any, *, start: bool = False) -> Watcher:
+        if any(n.lower() == wcfg.name.lower() for n in self.watchers):
+            raise ClientError(f"a watcher named {wcfg.name!r} already exists", Errno.MESSAGE_ERROR)
+        watcher = self._make_watcher(wcfg)
+        self.watchers[wcfg.name] = watcher
+        self._emit(wcfg.name, "add", {"time": time.time()})
+        if start:
+            watcher.start()
+        return watcher
+
+    def remove_watcher(self, name: str, *, nostop: bool = False) -> None:
+        watcher = self.get_watcher(name)
+        if not nostop:
+            watcher.stop()
+        del self.watchers[watcher.name]
+        self._emit(watcher.name, "remove", {"time": time.time()})
+
+    def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, Any]:
+        self.reopen_logs()
+        return {w.name: w.reload(graceful=graceful, sequential=sequential)
+                for w in (self.watchers[n] for n in start_order((w.name, w.priority)
+                                                                for w in self.watchers.values()))}
+
+    def restart(self) -> dict[str, Any]:
+        """Every watcher stopped, then started; the sockets stay bound, so nothing is refused (Circus
+        closed and rebound them)."""
+        stopped = self.stop_watchers()
+        started = self.start_watchers()
+        return {"stopped": stopped, "started": started}
+
+    def reload_config(self, path: str | None = None) -> dict[str, list[str]]:
+        """Re-read the config and apply only the difference. An invalid file changes nothing."""
+        source = path or self.config.path
+        if source is None:
+            raise ClientError("this daemon was not started from a config file; nothing to reload")
+        try:
+            new = load_config(source)
+        except ConfigError as exc:
+            raise ClientError(f"the new configuration is invalid, nothing changed: {exc}") from exc
+        change = diff(self.config, new)
+        if change.daemon_changed:
+            log.warning("[circus] options changed (%s); they take effect when circusd restarts",
+                        ", ".join(change.daemon_keys))
+        # Bind the new sockets first, all or nothing, so that a bad address changes nothing.
+        fresh = [s for s in new.sockets if s.name in set(change.added_sockets) | set(change.changed_sockets)]
+        staged = {}
+        try:
+            for scfg in fresh:
+                staged[scfg.name] = bind_socket(scfg)
+        except OSError as exc:
+            for bound in staged.values():
+                bound.close()
+            raise ClientError(f"the new configuration cannot bind its sockets, nothing changed: {exc}") from exc
+        replaced = []
+        for name, bound in staged.items():
+            old = self.sockets.get(name)
+            self.sockets.add(bound)
+            if old is not None:
+                replaced.append(old)
+        self.config = new
+        for name in change.removed_watchers:
+            self.remove_watcher(name)
+        for name in change.scaled_only:
+            self.watchers[name].set_numprocesses(new.watcher(name).numprocesses)
+        for name in change.changed_watchers:
+            self.watchers[name].update_config(new.watcher(name))
+        for name in change.added_watchers:
+            self.add_watcher(new.watcher(name), start=new.watcher(name).autostart)
+        # Only now, with every watcher rolled onto the new sockets, may the old ones close.
+        for old in replaced:
+            old.close()
+        for name in change.removed_sockets:
+            self.sockets.remove(name)
+        return {
+            "added": list(change.added_watchers),
+            "removed": list(change.removed_watchers),
+            "changed": list(change.changed_watchers),
+            "scaled": list(change.scaled_only),
+        }

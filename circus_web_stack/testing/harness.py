@@ -1,0 +1,134 @@
+"""A real circusd in its own session, for component and end-to-end tests.
+
+It writes the ini into a temp dir, starts `python -m circus_web_stack.cli.circusd`, reads its log, and
+on close stops it and then kills, by pid, anything it spawned that is still alive (and says so), so a
+test never leaves a process behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+
+from circus_web_stack.testing.waiting import wait_until
+
+SPAWNED = re.compile(r"spawned (?P<label>\S+) pid=(?P<pid>\d+)")
+
+
+class Daemon:
+    def __init__(self, workdir: Path, ini: str, *, extra_args: tuple[str, ...] = ()) -> None:
+        self.workdir = Path(workdir)
+        self.ini_path = self.workdir / "circus.ini"
+        self.ini_path.write_text(textwrap.dedent(ini))
+        self.log_path = self.workdir / "circusd.log"
+        self.extra_args = extra_args
+        self.proc: subprocess.Popen | None = None
+        self._exit_code: int | None = None
+        self._started_at = 0.0
+
+    # ----------------------------------------------------------------- life cycle
+
+    def start(self) -> Daemon:
+        self._started_at = time.time()
+        env = dict(os.environ, PYTHONUNBUFFERED="1", CIRCUS_RUNTIME_DIR=str(self.workdir / "run"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "circus_web_stack.cli.circusd", str(self.ini_path),
+             "--log-output", str(self.log_path), "--log-level", "debug", *self.extra_args],
+            cwd=self.workdir, env=env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=open(self.workdir / "circusd.stderr", "wb"),  # noqa: SIM115
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def signal(self, signum: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signum)
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        self._exit_code = self.proc.wait(timeout)
+        return self._exit_code
+
+    def close(self) -> list[int]:
+        """Stop the daemon (SIGTERM, then SIGKILL) and kill any spawned pid still alive; returns those
+        leftovers so a test can assert there were none."""
+        if self.proc is None:
+            return []
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        leftovers = []
+        for pid in self.spawned_pids():
+            with contextlib.suppress(psutil.Error):
+                p = psutil.Process(pid)
+                if p.status() != psutil.STATUS_ZOMBIE and p.create_time() >= self._started_at - 1:
+                    leftovers.append(pid)
+                    p.kill()
+        return leftovers
+
+    def __enter__(self) -> Daemon:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- observation
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text()
+        except FileNotFoundError:
+            return ""
+
+    def stderr(self) -> str:
+        return (self.workdir / "circusd.stderr").read_text()
+
+    def wait_log(self, pattern: str, timeout: float = 10.0) -> re.Match:
+        regex = re.compile(pattern)
+        return wait_until(lambda: regex.search(self.log()), timeout, f"log line /{pattern}/\n{self.log()[-3000:]}")
+
+    def spawned_pids(self) -> list[int]:
+        return [int(m["pid"]) for m in SPAWNED.finditer(self.log())]
+
+    def children(self, name: str | None = None) -> list[psutil.Process]:
+        """Live direct children (not zombies), optionally only those whose cmdline contains `name`."""
+        try:
+            kids = psutil.Process(self.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+        alive = []
+        for kid in kids:
+            with contextlib.suppress(psutil.Error):
+                if kid.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                if name is None or name in " ".join(kid.cmdline()):
+                    alive.append(kid)
+        return alive
+
+    def wait_children(self, count: int, name: str | None = None, timeout: float = 10.0) -> list[psutil.Process]:
+        return wait_until(lambda: (lambda k: k if len(k) == count else None)(self.children(name)), timeout,
+                          f"{count} children{' named ' + name if name else ''}; log:\n{self.log()[-3000:]}")
+
+    def wait_running(self, timeout: float = 10.0) -> None:
+        self.wait_log(r"circusd running", timeout)
+
+
+def elapsed(since: float) -> float:
+    return time.monotonic() - since
