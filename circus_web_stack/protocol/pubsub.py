@@ -1,0 +1,183 @@
+"""The event channel: `watcher.<res_name>.<event>` topics and their JSON payloads (Circus 0.19's, plus
+our `flapping` event and reload progress counts).
+
+Rule: one builder per event, so every publisher sends the same shape; payload keys are Circus's,
+and ours are only ever added, never renamed. Pure: the caller passes the time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+TOPIC_PREFIX = "watcher."
+
+
+class EventName(StrEnum):
+    SPAWN = "spawn"
+    REAP = "reap"
+    KILL = "kill"
+    STOP = "stop"
+    START = "start"
+    RELOAD = "reload"
+    UPDATED = "updated"
+    ADD = "add"
+    REMOVE = "remove"
+    HOOK_SUCCESS = "hook_success"
+    HOOK_FAILURE = "hook_failure"
+    FLAPPING = "flapping"  # ours: Circus's flapping plugin publishes nothing
+
+
+@dataclass(frozen=True)
+class Event:
+    """One received event. `watcher` is the res_name from the topic (lower-case, `_` for spaces)."""
+
+    watcher: str
+    name: str
+    payload: dict
+
+
+def res_name(watcher_name: str) -> str:
+    """Circus's topic form of a watcher name: lower-case, spaces as underscores."""
+    return watcher_name.lower().replace(" ", "_")
+
+
+def event_topic(watcher_name: str, event: str) -> str:
+    return f"{TOPIC_PREFIX}{res_name(watcher_name)}.{event}"
+
+
+def parse_event_topic(topic: str | bytes) -> tuple[str, str]:
+    """(res_name, event) of `watcher.<res_name>.<event>`; ValueError for any other topic.
+
+    The name is what lies between the first and the LAST dot, so `watcher.api.v2.spawn` is
+    ("api.v2", "spawn") and `watcher.plugin:flapping.start` is ("plugin:flapping", "start").
+    Circus's own parser takes the second dot-separated word and breaks on such names.
+    """
+    text = topic.decode("utf-8", "replace") if isinstance(topic, bytes) else topic
+    if not text.startswith(TOPIC_PREFIX):
+        raise ValueError(f"not an event topic (expected watcher.<name>.<event>): {text!r}")
+    name, dot, event = text[len(TOPIC_PREFIX) :].rpartition(".")
+    if not dot or not name or not event:
+        raise ValueError(f"not an event topic (expected watcher.<name>.<event>): {text!r}")
+    return name, event
+
+
+def encode_event(watcher_name: str, event: str, payload: dict) -> list[bytes]:
+    """The two frames published on the PUB socket: [topic, json]."""
+    return [
+        event_topic(watcher_name, event).encode("utf-8"),
+        json.dumps(payload, allow_nan=False).encode("utf-8"),
+    ]
+
+
+def decode_event(frames: Sequence[bytes]) -> Event:
+    """An event from the [topic, json] frames a SUB socket received; ValueError if malformed."""
+    if len(frames) != 2:
+        raise ValueError(f"an event has 2 frames (topic, json), got {len(frames)}")
+    watcher, name = parse_event_topic(frames[0])
+    try:
+        payload = json.loads(bytes(frames[1]).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"event {name} of {watcher}: payload is not JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"event {name} of {watcher}: payload is not a JSON object")
+    return Event(watcher, name, payload)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Payload builders. `time` is epoch seconds.
+
+
+def spawn_payload(pid: int, time: float, *, wid: int | None = None) -> dict:
+    """A process was started; `time` is when it started. `wid` (ours) is its worker number."""
+    return _with({"process_pid": pid, "time": time}, wid=wid)
+
+
+def reap_payload(
+    pid: int, time: float, exit_code: int, *, wid: int | None = None, expected: bool | None = None
+) -> dict:
+    """A process was reaped. Published for EVERY exit, including ones we caused (Circus skips those).
+
+    `exit_code` is the exit status, or -signum if a signal killed it (see exit_code_from_wait).
+    `expected` (ours) says whether the daemon asked it to stop, to tell crashes from stops.
+    """
+    return _with({"process_pid": pid, "time": time, "exit_code": exit_code}, wid=wid, expected=expected)
+
+
+def exit_code_from_wait(exit_status: int | None, signum: int | None) -> int:
+    """Circus's exit_code: -signum when killed by a signal, else the exit status."""
+    if signum is not None:
+        return -signum
+    if exit_status is None:
+        raise ValueError("a reaped process has either an exit status or a signal")
+    return exit_status
+
+
+def kill_payload(pid: int, time: float) -> dict:
+    """The stop signal was sent to a process."""
+    return {"process_pid": pid, "time": time}
+
+
+def stop_payload(time: float) -> dict:
+    return {"time": time}
+
+
+def start_payload(time: float) -> dict:
+    return {"time": time}
+
+
+def reload_payload(
+    time: float, *, old: int | None = None, new: int | None = None, ready: int | None = None
+) -> dict:
+    """A reload finished (Circus: `{"time"}`), or, with counts (ours), is in progress: `old`
+    processes still running, `new` ones spawned, `ready` of those reported ready."""
+    return _with({"time": time}, old=old, new=new, ready=ready)
+
+
+def updated_payload(time: float, *, key: str | None = None) -> dict:
+    """An option was set; `key` (ours) names it."""
+    return _with({"time": time}, key=key)
+
+
+def add_payload(time: float) -> dict:
+    return {"time": time}
+
+
+def remove_payload(time: float) -> dict:
+    return {"time": time}
+
+
+def hook_success_payload(hook: str, time: float) -> dict:
+    return {"name": hook, "time": time}
+
+
+def hook_failure_payload(hook: str, time: float, error: str) -> dict:
+    return {"name": hook, "time": time, "error": error}
+
+
+def flapping_payload(
+    time: float,
+    *,
+    attempts: int,
+    window: float,
+    retry_in: float | None,
+    retries_left: int | None,
+) -> dict:
+    """Ours: the watcher's processes exited `attempts` times within `window` seconds, so it was
+    stopped. It starts again in `retry_in` seconds; None means it gave up and stays stopped until
+    an operator starts it. `retries_left` is how many restarts remain (None: unlimited)."""
+    return {
+        "time": time,
+        "attempts": attempts,
+        "window": window,
+        "retry_in": retry_in,
+        "retries_left": retries_left,
+        "gave_up": retry_in is None,
+    }
+
+
+def _with(payload: dict, **optional: object) -> dict:
+    payload.update({k: v for k, v in optional.items() if v is not None})
+    return payload
