@@ -24,6 +24,7 @@ from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, check_transition
 from circus_web_stack.core.watcher_plan import start_order
 from circus_web_stack.runtime.readiness import NotifyServer
+from circus_web_stack.runtime.sampling import Sampler
 from circus_web_stack.runtime.sockets import SocketSet, bind_all, bind_socket
 from circus_web_stack.runtime.watcher import Watcher
 
@@ -53,6 +54,9 @@ class Arbiter:
         self._startup: gevent.Greenlet | None = None
         self._stopping: gevent.Greenlet | None = None
         self._notify: NotifyServer | None = None
+        self.sampler = Sampler()
+        # The endpoints actually bound (defaults resolved), for `globaloptions`.
+        self.endpoints: dict[str, str] = {}
         # Building the watchers resolves their hooks: a bad hook path fails here, before anything starts.
         self.watchers: dict[str, Watcher] = {}
         for wcfg in config.watchers:
@@ -80,6 +84,16 @@ class Arbiter:
 
     def iter_watchers(self) -> list[Watcher]:
         return [self.watchers[name] for name in sorted(self.watchers)]
+
+    def global_options(self) -> dict[str, Any]:
+        daemon = self.config.daemon
+        return {
+            "endpoint": self.endpoints.get("control", daemon.endpoint),
+            "pubsub_endpoint": self.endpoints.get("pubsub", daemon.pubsub_endpoint),
+            "stats_endpoint": self.endpoints.get("stats", daemon.stats_endpoint),
+            "check_delay": daemon.check_delay,
+            "multicast_endpoint": daemon.multicast_endpoint,
+        }
 
     def _emit(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
         for listener in list(self.event_listeners):

@@ -118,6 +118,13 @@ class Watcher:
     def __repr__(self) -> str:
         return f"<Watcher {self.name} {self.state.value} {len(self)}/{self.numprocesses}>"
 
+    def option_values(self) -> dict[str, Any]:
+        """Every option by Circus's name, as `options` and `get` report them."""
+        return self.config.option_values()
+
+    def run_extended_stats_hook(self, pid: int, info: dict[str, Any]) -> None:
+        self._run_hook("extended_stats", pid=pid, stats=info)
+
     def pids(self) -> list[int]:
         return sorted(self.processes)
 

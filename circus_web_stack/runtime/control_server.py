@@ -1,0 +1,116 @@
+"""The control endpoint: a ZeroMQ ROUTER speaking Circus's JSON command protocol.
+
+Every command runs in a greenlet of its own, so no command waits behind another watcher's work (the
+per-watcher lock is the only serialisation, Circus's global lock is gone). Malformed input gets an
+error reply naming the problem and never reaches a handler; a handler's crash becomes an error reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any
+
+import gevent
+import zmq.green as zmq
+
+from circus_web_stack.core.errors import ClientError, ConfigError, Errno
+from circus_web_stack.protocol.control import (
+    Dropped,
+    Invalid,
+    Request,
+    decode_request,
+    encode_error,
+    encode_reply,
+    server_error,
+)
+from circus_web_stack.runtime.endpoints import CurveKeys, bind_endpoint, unlink_ipc
+from circus_web_stack.runtime.handlers import HANDLERS, REPLY_FIRST
+
+log = logging.getLogger("circus_web_stack.control")
+
+# zmq drops the peer of a message larger than this outright; the codec's 1 MiB cap answers first.
+ZMQ_MAX_MESSAGE = 16 << 20
+
+
+class ControlServer:
+    def __init__(self, endpoint: str, *, curve: CurveKeys | None = None) -> None:
+        self.endpoint = endpoint
+        self.curve = curve
+        self._sock: Any = None
+        self._loop: gevent.Greenlet | None = None
+        self._arbiter: Any = None
+
+    def start(self, arbiter: Any) -> None:
+        self._arbiter = arbiter
+        self._sock = zmq.Context.instance().socket(zmq.ROUTER)
+        self._sock.linger = 0
+        self._sock.setsockopt(zmq.MAXMSGSIZE, ZMQ_MAX_MESSAGE)
+        bind_endpoint(self._sock, self.endpoint, self.curve)
+        self._loop = gevent.spawn(self._serve)
+        log.info("control endpoint on %s", self.endpoint)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._loop is not gevent.getcurrent():
+            self._loop.kill(block=False)
+        if self._sock is not None:
+            self._sock.close(linger=0)
+            self._sock = None
+            unlink_ipc(self.endpoint)
+
+    def _serve(self) -> None:
+        while True:
+            frames = self._sock.recv_multipart()
+            decoded = decode_request(frames)
+            if isinstance(decoded, Dropped):
+                log.warning("dropped a control message: %s", decoded.reason)
+            elif isinstance(decoded, Invalid):
+                log.warning("refused a control message: %s (%s)", decoded.error.reason, decoded.detail)
+                self._send(encode_error(decoded, decoded.error, now=time.time()))
+            else:
+                gevent.spawn(self._run, decoded)
+
+    def _send(self, frames: list[bytes] | None) -> None:
+        if frames is not None and self._sock is not None:
+            self._sock.send_multipart(frames)
+
+    def _run(self, request: Request) -> None:
+        handler = HANDLERS[request.command]
+        reply_now = request.spec.takes_waiting and not request.waiting
+        if reply_now or request.command in REPLY_FIRST:
+            # Circus: without `waiting` the reply is an immediate "ok" and the work goes on.
+            self._send(encode_reply(request, None, now=time.time()))
+        try:
+            result = handler(self._arbiter, request.properties)
+        except ClientError as exc:
+            log.info("%s refused: %s", request.command, exc.reason)
+            if not reply_now:
+                self._send(encode_error(request, exc, now=time.time()))
+            return
+        except ConfigError as exc:
+            log.info("%s refused: %s", request.command, exc)
+            if not reply_now:
+                self._send(encode_error(request, ClientError(str(exc), Errno.MESSAGE_ERROR), now=time.time()))
+            return
+        except OSError as exc:
+            log.exception("%s failed", request.command)
+            if not reply_now:
+                self._send(encode_error(request, ClientError(str(exc), Errno.OS_ERROR), now=time.time(),
+                                        tb=traceback.format_exc()))
+            return
+        except Exception as exc:
+            log.exception("%s failed", request.command)
+            if not reply_now:
+                self._send(encode_error(request, ClientError(f"{type(exc).__name__}: {exc}",
+                                                             Errno.COMMAND_ERROR),
+                                        now=time.time(), tb=traceback.format_exc()))
+            return
+        if reply_now or request.command in REPLY_FIRST:
+            return
+        try:
+            frames = encode_reply(request, result, now=time.time())
+        except (TypeError, ValueError):
+            log.exception("%s produced an unusable result %r", request.command, result)
+            frames = encode_error(request, server_error(), now=time.time())
+        self._send(frames)

@@ -1,0 +1,289 @@
+"""One function per control command: validated properties in, a reply dict out.
+
+The command table (protocol/commands.py) already checked every property's presence and type; a
+handler only acts on the arbiter. Each runs in its own greenlet and may block it (a `stop` waits for
+its processes), never the hub.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from circus_web_stack.config.loader import parse_watcher
+from circus_web_stack.core.errors import ClientError, ConfigError, Errno
+from circus_web_stack.protocol.commands import match_names
+from circus_web_stack.protocol.stats import process_info
+from circus_web_stack.runtime.watcher import Watcher
+
+Props = dict[str, Any]
+Handler = Callable[[Any, Props], Any]
+
+HANDLERS: dict[str, Handler] = {}
+# Commands whose reply goes out before the work: `quit` closes the very socket it would answer on.
+REPLY_FIRST = frozenset({"quit"})
+
+
+def handles(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def _matched(arbiter: Any, props: Props) -> list[Watcher]:
+    """The watchers `name` selects with `match` (glob by default, case-insensitive)."""
+    names = match_names(props["name"], [w.name for w in arbiter.iter_watchers()], props.get("match", "glob"))
+    if not names:
+        raise ClientError(f"program {props['name']} not found", Errno.MESSAGE_ERROR)
+    return [arbiter.get_watcher(n) for n in names]
+
+
+def _each(arbiter: Any, props: Props, action: Callable[[Watcher], dict]) -> dict:
+    watchers = _matched(arbiter, props)
+    results = [action(w) for w in watchers]
+    return {"info": results[0]} if len(results) == 1 else {"info": dict(zip((w.name for w in watchers),
+                                                                            results, strict=True))}
+
+
+# ------------------------------------------------------------------- watchers
+
+
+@handles("add")
+def add(arbiter: Any, props: Props) -> dict:
+    options = dict(props.get("options") or {})
+    owner = arbiter.config.daemon.endpoint_owner
+    if owner is not None:
+        import pwd
+
+        owner_uid = pwd.getpwnam(owner).pw_uid if isinstance(owner, str) and not owner.isdigit() else int(owner)
+        # Circus's rule: over an owned ipc endpoint, added watchers run as the endpoint's owner.
+        if "uid" in options and str(options["uid"]) not in (str(owner), str(owner_uid)):
+            raise ClientError(f"uid must be the endpoint owner {owner!r} when endpoint_owner is set")
+        options["uid"] = owner_uid
+    options["cmd"] = props["cmd"]
+    if props.get("args") is not None:
+        options["args"] = props["args"]
+    try:
+        cfg = parse_watcher(props["name"], options, source="add command")
+    except ConfigError as exc:
+        raise ClientError(str(exc), Errno.MESSAGE_ERROR) from exc
+    arbiter.add_watcher(cfg, start=bool(props.get("start")))
+    return {}
+
+
+@handles("rm")
+def rm(arbiter: Any, props: Props) -> dict:
+    for watcher in _matched(arbiter, props):
+        arbiter.remove_watcher(watcher.name, nostop=bool(props.get("nostop")))
+    return {}
+
+
+@handles("start")
+def start(arbiter: Any, props: Props) -> dict:
+    if props.get("name") is None:
+        arbiter.start_watchers()
+        return {}
+    return _each(arbiter, props, lambda w: w.start())
+
+
+@handles("stop")
+def stop(arbiter: Any, props: Props) -> dict:
+    if props.get("name") is None:
+        arbiter.stop_watchers()
+        return {}
+    return _each(arbiter, props, lambda w: w.stop())
+
+
+@handles("restart")
+def restart(arbiter: Any, props: Props) -> dict:
+    if props.get("name") is None:
+        arbiter.restart()
+        return {}
+    return _each(arbiter, props, lambda w: w.restart())
+
+
+@handles("reload")
+def reload(arbiter: Any, props: Props) -> dict:
+    graceful = bool(props.get("graceful", True))
+    sequential = bool(props.get("sequential", False))
+    if props.get("name") is None:
+        arbiter.reload(graceful=graceful, sequential=sequential)
+        return {}
+    return _each(arbiter, props, lambda w: w.reload(graceful=graceful, sequential=sequential))
+
+
+@handles("reloadconfig")
+def reloadconfig(arbiter: Any, props: Props) -> dict:
+    return {"changes": arbiter.reload_config()}
+
+
+def _scaled(watcher: Watcher, count: int) -> dict:
+    reply: dict[str, Any] = {"numprocesses": count}
+    if watcher.config.singleton:
+        reply["singleton"] = True
+    return reply
+
+
+@handles("incr")
+def incr(arbiter: Any, props: Props) -> dict:
+    watcher = arbiter.get_watcher(props["name"])
+    return _scaled(watcher, watcher.incr(int(props.get("nb", 1))))
+
+
+@handles("decr")
+def decr(arbiter: Any, props: Props) -> dict:
+    watcher = arbiter.get_watcher(props["name"])
+    return _scaled(watcher, watcher.decr(int(props.get("nb", 1))))
+
+
+@handles("numprocesses")
+def numprocesses(arbiter: Any, props: Props) -> dict:
+    if props.get("name") is None:
+        return {"numprocesses": sum(len(w) for w in arbiter.iter_watchers())}
+    watcher = arbiter.get_watcher(props["name"])
+    return {"numprocesses": len(watcher), "watcher_name": watcher.name}
+
+
+@handles("numwatchers")
+def numwatchers(arbiter: Any, props: Props) -> dict:
+    return {"numwatchers": len(arbiter.watchers)}
+
+
+@handles("list")
+def list_(arbiter: Any, props: Props) -> dict:
+    if props.get("name") is None:
+        return {"watchers": sorted(arbiter.watchers)}
+    return {"pids": arbiter.get_watcher(props["name"]).pids()}
+
+
+@handles("listsockets")
+def listsockets(arbiter: Any, props: Props) -> dict:
+    return {"sockets": [s.info() for s in arbiter.sockets]}
+
+
+@handles("status")
+def status(arbiter: Any, props: Props) -> dict:
+    if props.get("name") is None:
+        return {"statuses": {w.name: w.state.value for w in arbiter.iter_watchers()}}
+    return {"status": arbiter.get_watcher(props["name"]).state.value}
+
+
+# ------------------------------------------------------------------- stats
+
+
+def _watcher_infos(arbiter: Any, watcher: Watcher, extended: bool) -> dict[str, dict]:
+    procs = list(watcher.processes.values())
+    samples = arbiter.sampler.sample_many(p.pid for p in procs)
+    now = time.time()
+    infos = {}
+    for proc in procs:
+        info = process_info(samples[proc.pid], now=now, started=proc.started, wid=proc.wid)
+        if extended:
+            watcher.run_extended_stats_hook(proc.pid, info)
+        infos[str(proc.pid)] = info
+    return infos
+
+
+@handles("stats")
+def stats(arbiter: Any, props: Props) -> dict:
+    extended = bool(props.get("extended"))
+    name = props.get("name")
+    if name is None:
+        return {"infos": {w.name: _watcher_infos(arbiter, w, extended) for w in arbiter.iter_watchers()}}
+    watcher = arbiter.get_watcher(name)
+    pid = props.get("process")
+    if pid is not None:
+        proc = watcher.processes.get(int(pid))
+        if proc is None:
+            raise ClientError(f"process {pid} not found in watcher {watcher.name!r}", Errno.MESSAGE_ERROR)
+        sample = arbiter.sampler.sample_many([proc.pid])[proc.pid]
+        return {"process": proc.pid, "info": process_info(sample, now=time.time(), started=proc.started,
+                                                           wid=proc.wid)}
+    return {"name": watcher.name, "info": _watcher_infos(arbiter, watcher, extended)}
+
+
+@handles("dstats")
+def dstats(arbiter: Any, props: Props) -> dict:
+    pid = os.getpid()
+    sample = arbiter.sampler.sample_many([pid], with_children=False)[pid]
+    return {"info": process_info(sample, now=time.time())}
+
+
+# ------------------------------------------------------------------- options
+
+
+@handles("options")
+def options(arbiter: Any, props: Props) -> dict:
+    return {"options": arbiter.get_watcher(props["name"]).option_values()}
+
+
+@handles("get")
+def get(arbiter: Any, props: Props) -> dict:
+    values = arbiter.get_watcher(props["name"]).option_values()
+    missing = [k for k in props["keys"] if k not in values]
+    if missing:
+        raise ClientError(f"unknown option(s) {', '.join(map(repr, missing))}", Errno.MESSAGE_ERROR)
+    return {"options": {k: values[k] for k in props["keys"]}}
+
+
+@handles("set")
+def set_(arbiter: Any, props: Props) -> dict:
+    watcher = arbiter.get_watcher(props["name"])
+    try:
+        watcher.set_options(dict(props["options"]))
+    except ConfigError as exc:
+        raise ClientError(str(exc), Errno.MESSAGE_ERROR) from exc
+    return {}
+
+
+@handles("globaloptions")
+def globaloptions(arbiter: Any, props: Props) -> dict:
+    values = arbiter.global_options()
+    key = props.get("option")
+    if key is not None:
+        if key not in values:
+            raise ClientError(f"unknown global option {key!r} (valid: {', '.join(sorted(values))})")
+        return {"options": {key: values[key]}}
+    return {"options": values}
+
+
+# ------------------------------------------------------------------- signals
+
+
+@handles("signal")
+def signal_(arbiter: Any, props: Props) -> dict:
+    watcher = arbiter.get_watcher(props["name"])
+    signum = int(props["signum"])
+    pid = props.get("childpid") or props.get("pid")
+    if props.get("childpid") is not None:
+        parent = watcher.processes.get(int(props["pid"])) if props.get("pid") is not None else None
+        kids = {c.pid for c in parent.descendants()} if parent else set()
+        if int(props["childpid"]) not in kids:
+            raise ClientError(f"process {props['childpid']} is not a child of {props.get('pid')}")
+        os.kill(int(props["childpid"]), signum)
+        return {}
+    watcher.send_signal(signum, pid=None if pid is None else int(pid), children=bool(props.get("children")),
+                        recursive=bool(props.get("recursive")))
+    return {}
+
+
+@handles("kill")
+def kill(arbiter: Any, props: Props) -> dict:
+    watcher = arbiter.get_watcher(props["name"])
+    pid = props.get("pid")
+    timeout = props.get("graceful_timeout")
+    watcher.kill(pid=None if pid is None else int(pid),
+                 signum=None if props.get("signum") is None else int(props["signum"]),
+                 graceful_timeout=None if timeout is None else float(timeout))
+    return {}
+
+
+@handles("quit")
+def quit_(arbiter: Any, props: Props) -> dict:
+    arbiter.stop()
+    return {}
+

@@ -1,0 +1,47 @@
+"""The event stream: a ZeroMQ PUB socket publishing `watcher.<name>.<event>` with Circus's payloads.
+
+PUB never blocks the hub: a slow subscriber loses messages past its high-water mark instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import zmq.green as zmq
+
+from circus_web_stack.protocol.pubsub import encode_event
+from circus_web_stack.runtime.endpoints import bind_endpoint
+
+log = logging.getLogger("circus_web_stack.publisher")
+
+
+class EventPublisher:
+    def __init__(self, endpoint: str, *, curve: Any = None) -> None:
+        self.endpoint = endpoint
+        self.curve = curve
+        self._sock: Any = None
+        self._arbiter: Any = None
+
+    def start(self, arbiter: Any) -> None:
+        self._sock = zmq.Context.instance().socket(zmq.PUB)
+        self._sock.linger = 0
+        bind_endpoint(self._sock, self.endpoint, self.curve)
+        self._arbiter = arbiter
+        arbiter.event_listeners.append(self.publish)
+        log.info("publishing events on %s", self.endpoint)
+
+    def publish(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
+        if self._sock is None:
+            return
+        try:
+            self._sock.send_multipart(encode_event(watcher, event, payload), flags=zmq.NOBLOCK)
+        except zmq.Again:
+            log.debug("event %s.%s dropped: no room for subscribers", watcher, event)
+
+    def stop(self) -> None:
+        if self._arbiter is not None and self.publish in self._arbiter.event_listeners:
+            self._arbiter.event_listeners.remove(self.publish)
+        if self._sock is not None:
+            self._sock.close(linger=0)
+            self._sock = None

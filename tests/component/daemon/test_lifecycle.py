@@ -1,0 +1,139 @@
+"""circusd starts every watcher with its processes, respawns crashes at once, and stops gracefully."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+import psutil
+import pytest
+
+from circus_web_stack.testing.waiting import wait_until
+
+PY = sys.executable
+
+
+def test_starts_processes_and_stops_gracefully_with_exit_0(circusd):
+    d = circusd("""
+        [watcher:sleepers]
+        cmd = sleep 1000
+        numprocesses = 3
+    """)
+    kids = d.wait_children(3, "sleep")
+    assert {k.cmdline()[0] for k in kids} == {"sleep"}
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(20) == 0
+    assert all(not psutil.pid_exists(k.pid) or k.status() == psutil.STATUS_ZOMBIE for k in kids)
+    assert "circusd stopped" in d.log()
+
+
+def test_crashed_process_is_respawned_within_one_second(circusd):
+    d = circusd("""
+        [watcher:web]
+        cmd = sleep 1000
+        numprocesses = 2
+    """)
+    victim, other = d.wait_children(2, "sleep")
+    t0 = time.monotonic()
+    victim.kill()
+    replacement = wait_until(lambda: [k for k in d.children("sleep") if k.pid not in (victim.pid, other.pid)],
+                             2.0, "a replacement process")
+    took = time.monotonic() - t0
+    assert took < 1.0, f"respawn took {took:.3f}s"
+    assert len(replacement) == 1
+    d.wait_log(rf"exited web#\d pid={victim.pid}: killed by SIGKILL")
+
+
+def test_priority_orders_start_and_reverse_stop(circusd):
+    d = circusd("""
+        [watcher:db]
+        cmd = sleep 1000
+        priority = 10
+        [watcher:web]
+        cmd = sleep 1001
+        priority = 5
+        [watcher:cron]
+        cmd = sleep 1002
+        priority = 0
+    """)
+    d.wait_children(3)
+    log = d.log()
+    assert log.index("db started") < log.index("web started") < log.index("cron started")
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(20) == 0
+    log = d.log()
+    assert log.index("cron stopped") < log.index("web stopped") < log.index("db stopped")
+
+
+def test_sigterm_ignored_until_graceful_timeout_then_sigkill(circusd, tmp_path):
+    script = tmp_path / "stubborn.py"
+    script.write_text("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                      "print('up', flush=True)\ntime.sleep(1000)\n")
+    d = circusd(f"""
+        [watcher:stubborn]
+        cmd = {PY} {script}
+        graceful_timeout = 1
+    """)
+    d.wait_children(1, "stubborn")
+    t0 = time.monotonic()
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(20) == 0
+    assert 0.9 <= time.monotonic() - t0 < 5
+    d.wait_log(r"stubborn#1 pid=\d+ ignored SIGTERM for 1s \(graceful_timeout\); sending SIGKILL")
+
+
+def test_sigquit_stops_fast(circusd, tmp_path):
+    script = tmp_path / "stubborn.py"
+    script.write_text("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(1000)\n")
+    d = circusd(f"""
+        [watcher:stubborn]
+        cmd = {PY} {script}
+        graceful_timeout = 60
+    """)
+    d.wait_children(1, "stubborn")
+    t0 = time.monotonic()
+    d.signal(signal.SIGQUIT)
+    assert d.wait_exit(20) == 0
+    assert time.monotonic() - t0 < 5
+
+
+def test_stop_children_kills_the_whole_tree(circusd):
+    d = circusd("""
+        [watcher:tree]
+        cmd = sh -c 'sleep 1000 & sleep 1001 & sh -c "sleep 1002" & wait'
+        stop_children = true
+        graceful_timeout = 2
+    """)
+    (top,) = d.wait_children(1)
+    tree = wait_until(lambda: (lambda t: t if len(t) >= 4 else None)(top.children(recursive=True)), 5,
+                      "the process tree")
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(20) == 0
+    alive = [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
+
+
+@pytest.mark.slow
+def test_a_slow_stop_does_not_delay_another_watchers_respawn(circusd, tmp_path):
+    """One watcher's process ignores SIGTERM for a long graceful_timeout (recycled by max_age);
+    meanwhile another watcher's crashed process still comes back in under a second."""
+    script = tmp_path / "stubborn.py"
+    script.write_text("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(1000)\n")
+    d = circusd(f"""
+        [watcher:stubborn]
+        cmd = {PY} {script}
+        graceful_timeout = 90
+        max_age = 1
+        max_age_variance = 0
+        [watcher:quick]
+        cmd = sleep 1000
+    """)
+    (victim,) = d.wait_children(1, "sleep")
+    d.wait_log(r"stopping stubborn#1 pid=\d+ \(max_age\) with SIGTERM")
+    t0 = time.monotonic()
+    victim.kill()
+    wait_until(lambda: [k for k in d.children("sleep") if k.pid != victim.pid], 2.0, "quick's replacement")
+    assert time.monotonic() - t0 < 1.0
+    d.signal(signal.SIGQUIT)  # do not wait 90 s for the stubborn one
+    assert d.wait_exit(20) == 0
