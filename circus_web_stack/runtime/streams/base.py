@@ -27,6 +27,7 @@ import gevent.lock
 from gevent.hub import get_hub
 from gevent.threadpool import ThreadPool
 
+from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.core.lines import LineAssembler, Piece, circus_line_prefix, decorate_lines
 
 logger = logging.getLogger("circus_web_stack.runtime.streams")
@@ -61,6 +62,17 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def checked_time_format(time_format: str | None) -> str | None:
+    """`time_format` if strftime accepts it (None if empty); ConfigError otherwise."""
+    if not time_format:
+        return None
+    try:
+        datetime.now().strftime(time_format)
+    except ValueError as exc:
+        raise ConfigError(f"{time_format!r} is not a strftime format: {exc}", option="time_format") from None
+    return time_format
+
+
 class Stream:
     """Where one or more processes' stdout/stderr go.
 
@@ -77,7 +89,7 @@ class Stream:
     runs_in_thread: ClassVar[bool] = True
 
     def __init__(self, time_format: str | None = None) -> None:
-        self.time_format = time_format or None
+        self.time_format = checked_time_format(time_format)
         self._sources: dict[tuple[int, str], LineAssembler] = {}
         self._lock = gevent.lock.Semaphore(1)
         self._closed = False  # no new output accepted

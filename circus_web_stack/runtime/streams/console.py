@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.core.lines import Piece, circus_line_prefix, decorate_lines
-from circus_web_stack.runtime.streams.base import Stream, write_all
+from circus_web_stack.runtime.streams.base import Stream, checked_time_format, write_all
 from circus_web_stack.runtime.streams.options import as_optional_str
 
 STDOUT_FD = 1
@@ -52,7 +52,7 @@ class FancyStdoutStream(StdoutStream):
         if color not in COLORS:
             raise ConfigError(f"{color!r} is not a colour; use one of {', '.join(COLORS)}", option="color")
         self.color = color
-        self.time_format = time_format or "%Y-%m-%d %H:%M:%S"
+        self.time_format = checked_time_format(time_format or "%Y-%m-%d %H:%M:%S")
         self._color_code = f"\x1b[0;3{COLORS.index(color) + 1};40m".encode()
 
     def _describe(self) -> str:
