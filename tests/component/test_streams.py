@@ -94,7 +94,8 @@ class Children:
             stdout=subprocess.PIPE,
         )
         self.procs.append(proc)
-        return proc, pump_pipe(take_fd(proc), stream, proc.pid, name)
+        assert proc.stdout is not None
+        return proc, pump_pipe(proc.stdout, stream, proc.pid, name)
 
     def stop_all(self) -> None:
         for proc in self.procs:
@@ -103,14 +104,6 @@ class Children:
             proc.wait(timeout=5)
             if proc.stdin:
                 proc.stdin.close()
-
-
-def take_fd(proc: subprocess.Popen[bytes]) -> int:
-    """The read end of the child's stdout, owned by the caller from now on (Popen's file object closed)."""
-    assert proc.stdout is not None
-    fd = os.dup(proc.stdout.fileno())
-    proc.stdout.close()
-    return fd
 
 
 @pytest.fixture
@@ -209,7 +202,11 @@ def test_output_of_a_child_that_already_exited_is_read_to_the_end(tmp_path: Path
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     children.procs.append(proc)
     assert proc.wait(timeout=5) == 0  # dead before anything was read
-    pump = pump_pipe(take_fd(proc), stream, proc.pid, "stdout")
+    # A bare descriptor: the pump owns it from here on.
+    assert proc.stdout is not None
+    fd = os.dup(proc.stdout.fileno())
+    proc.stdout.close()
+    pump = pump_pipe(fd, stream, proc.pid, "stdout")
     pump.join(5)
     stream.close()
     assert contents(tmp_path / "out.log") == "".join(f"line {n}\n" for n in range(4000))

@@ -84,7 +84,7 @@ class Stream:
     """
 
     # Options accepted by open_stream for this class: name -> converter from the ini string.
-    OPTIONS: ClassVar[dict[str, Callable[[str, Any], Any]]] = {}
+    OPTIONS: ClassVar[dict[str, Callable[[Any], Any]]] = {}
     # False for sinks that are gevent objects themselves (QueueStream) and must stay on the hub.
     runs_in_thread: ClassVar[bool] = True
 

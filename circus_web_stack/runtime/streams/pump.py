@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from typing import IO
 
 import gevent
 from gevent.os import nb_read
@@ -22,14 +23,23 @@ logger = logging.getLogger("circus_web_stack.runtime.streams")
 READ_SIZE = 64 * 1024
 
 
-def pump_pipe(fd: int, stream: Stream, pid: int, name: str) -> gevent.Greenlet:
-    """Starts pumping the read end `fd` of a child's pipe into `stream` as (pid, name).
+def pump_pipe(pipe: int | IO[bytes], stream: Stream, pid: int, name: str) -> gevent.Greenlet:
+    """Starts pumping the read end of a child's pipe into `stream` as (pid, name); returns at once.
 
-    Takes ownership of `fd`: it is made non-blocking and closed when the pump ends. The pump ends at EOF
-    (after stream.finish(pid, name) wrote any unfinished last line), or when the greenlet is killed
-    (then output still in the pipe is not read and the unfinished line is still written). join(timeout)
-    on the returned greenlet waits for the end; its value is the number of bytes pumped.
+    `pipe` is a file descriptor (then the pump owns it from now on) or a file object such as a Popen's
+    `stdout` (then its descriptor is duplicated and the object closed, so nothing else can close the
+    descriptor under the pump). The descriptor is made non-blocking and closed when the pump ends.
+
+    The pump ends at EOF, after stream.finish(pid, name) wrote any unfinished last line; or when the
+    greenlet is killed (output still in the pipe is then not read; the unfinished line is still written,
+    so give kill() a timeout if the stream may be stuck). join(timeout) waits for the end; the
+    greenlet's value is the number of bytes pumped.
     """
+    if isinstance(pipe, int):
+        fd = pipe
+    else:
+        fd = os.dup(pipe.fileno())
+        pipe.close()
     flags = fcntl.fcntl(fd, fcntl.F_GETFL)
     fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
     greenlet = gevent.Greenlet(_pump, fd, stream, pid, name)
