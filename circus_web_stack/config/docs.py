@@ -1,0 +1,155 @@
+"""docs/options.md, generated from the option table: `python -m circus_web_stack.config.docs`.
+
+Rule: the reference is never edited by hand, so it cannot drift from what the loader accepts; a unit
+test fails when the committed file differs from this output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from circus_web_stack.config.families import FLAPPING_DOCS, FLAPPING_OPTIONS, STREAM_CLASSES
+from circus_web_stack.config.options import (
+    DAEMON_OPTIONS,
+    PLUGIN_OPTIONS,
+    SOCKET_OPTIONS,
+    WATCHER_FAMILIES,
+    WATCHER_OPTIONS,
+    Option,
+)
+from circus_web_stack.config.specs import DEFAULT_IGNORED_HOOKS, HOOK_NAMES, FlappingSpec
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows), ""]
+
+
+def _doc(option: Option) -> str:
+    if option.obsolete:
+        return f"{option.doc}. Accepted, no effect: {option.obsolete}"
+    if not option.in_ini:
+        return f"{option.doc} (API and `set` only)"
+    return option.doc
+
+
+def _code(name: str) -> str:
+    return f"`{name}`"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _simple_section(title: str, intro: str, options: dict[str, Option]) -> list[str]:
+    rows = [[_code(o.name), o.kind.label, o.default_text(), _doc(o)] for o in options.values()]
+    return [f"## {title}", "", intro, "", *_table(["option", "type", "default", "description"], rows)]
+
+
+def _watcher_section() -> list[str]:
+    rows = [
+        [
+            _code(o.name),
+            o.kind.label,
+            o.default_text(),
+            _doc(o),
+            _yes(o.settable and not o.obsolete),
+            _yes(o.needs_reload),
+        ]
+        for o in WATCHER_OPTIONS.values()
+    ]
+    rows += [
+        [_code(f.placeholder), f.label, "(none)", f.doc, _yes(f.settable), _yes(f.needs_reload)]
+        for f in WATCHER_FAMILIES
+    ]
+    header = ["option", "type", "default", "description", "settable at runtime", "needs reload"]
+    return [
+        "## [watcher:NAME]",
+        "",
+        "One section per program. *Settable at runtime*: Circus's `add` and `set` commands accept it. "
+        "*Needs reload*: changing it at runtime replaces the processes (a rolling reload); otherwise "
+        "only process management changes. Other keys are kept as free-form values shown by "
+        "`options` and `get`, unless they look like a misspelt option, which is refused.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def _families_section() -> list[str]:
+    default_flapping = FlappingSpec()
+    flapping_rows = [
+        [
+            _code(f"flapping.{key}"),
+            kind.label,
+            kind.to_text(getattr(default_flapping, key)),
+            FLAPPING_DOCS[key],
+        ]
+        for key, kind in FLAPPING_OPTIONS.items()
+    ]
+    stream_rows = [
+        [_code(name), ", ".join(f"`{k}` ({kind.label})" for k, kind in kwargs.items()) or "(none)"]
+        for name, kwargs in STREAM_CLASSES.items()
+    ]
+    hook_rows = [[_code(f"hooks.{name}"), _yes(name in DEFAULT_IGNORED_HOOKS)] for name in HOOK_NAMES]
+    return [
+        "## Watcher key families",
+        "",
+        "### Streams (`stdout_stream.<key>`, `stderr_stream.<key>`)",
+        "",
+        "`class` is one of these names or a dotted path to a callable; `filename` alone means FileStream.",
+        "",
+        *_table(["class", "options"], stream_rows),
+        "### Hooks (`hooks.<hook> = package.module.callable[, ignore_failure]`)",
+        "",
+        *_table(["hook", "failure ignored by default"], hook_rows),
+        "### Flapping (`flapping.<key>`; defaults from `[plugin:flapping]`, else these)",
+        "",
+        *_table(["key", "type", "default", "description"], flapping_rows),
+    ]
+
+
+def render_options_markdown() -> str:
+    lines = [
+        "# Configuration options",
+        "",
+        "Generated from `circus_web_stack/config/options.py` by `make docs`; do not edit by hand.",
+        "Option names are Circus's. See `docs/circus-differences.md` for where we differ on purpose.",
+        "",
+        *_simple_section("[circus]", "The daemon. One section.", DAEMON_OPTIONS),
+        *_watcher_section(),
+        *_families_section(),
+        *_simple_section(
+            "[socket:NAME]",
+            "A listening socket, bound once by the daemon. Names are lower-cased.",
+            SOCKET_OPTIONS,
+        ),
+        *_simple_section(
+            "[plugin:NAME]",
+            "A plugin, run as the watcher `plugin:NAME`. Keys other than `use` go to the plugin; those "
+            "that are watcher options also configure the plugin's process.",
+            PLUGIN_OPTIONS,
+        ),
+        "## [env] and [env:PATTERNS]",
+        "",
+        "`[env]` applies to every watcher, `[env:web,worker*]` to the watchers whose names match one of "
+        "the comma-separated globs (several matching sections apply in file order). Names keep their "
+        "case; `$VAR` (upper-case names) expands from the daemon's environment. Precedence: "
+        "`[env:NAME]` over `[env]` over the daemon's environment (used only with `copy_env`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(render_options_markdown(), end="")
+
+
+if __name__ == "__main__":
+    main()

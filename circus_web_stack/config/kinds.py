@@ -1,0 +1,398 @@
+"""Value kinds: small parser/validator objects, one per kind of option value (bool, int, seconds, ...).
+
+Rule: a kind accepts the ini text form AND the native Python form the API sends (4, True, [..]), returns
+the parsed Python value, and refuses anything else with an InvalidValue whose message names the bad value
+and what would be valid. Pure, except that user and group names are looked up with pwd/grp.
+"""
+
+from __future__ import annotations
+
+import difflib
+import grp
+import math
+import pwd
+import re
+import shlex
+import signal
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+class InvalidValue(ValueError):
+    """A value the kind refuses; str() is the operator-facing reason, without file or option.
+
+    `key` names the sub-key at fault when a composite value (a stream's options, a dict of hooks) is
+    refused, so the loader can point at that key's line.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
+    close = difflib.get_close_matches(word.lower(), list(candidates), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _show(raw: Any) -> str:
+    return repr(raw) if isinstance(raw, str) else repr(str(raw))
+
+
+class Kind:
+    """Base of all kinds. `label` is the type column in docs/options.md and the 'expected ...' text."""
+
+    label = "text"
+
+    def parse(self, raw: Any) -> Any:
+        raise NotImplementedError
+
+    def to_json(self, value: Any) -> Any:
+        """The value as Circus's `options`/`get` commands show it (JSON-serialisable)."""
+        return value
+
+    def to_text(self, value: Any) -> str:
+        """The value as one would write it in an ini file (docs' default column)."""
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+    def refuse(self, raw: Any, what: str) -> InvalidValue:
+        return InvalidValue(f"{_show(raw)} is not {what} (expected {self.label})")
+
+
+class Bool(Kind):
+    label = "true or false"
+    _TRUE = frozenset({"true", "1", "yes", "on"})
+    _FALSE = frozenset({"false", "0", "no", "off"})
+
+    def parse(self, raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int) and raw in (0, 1):
+            return bool(raw)
+        if isinstance(raw, str):
+            text = raw.strip().lower()
+            if text in self._TRUE:
+                return True
+            if text in self._FALSE:
+                return False
+        raise self.refuse(raw, "a boolean")
+
+
+class Int(Kind):
+    def __init__(self, minimum: int | None = None, maximum: int | None = None, label: str = "") -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        if label:
+            self.label = label
+        elif minimum is not None and maximum is not None:
+            self.label = f"an integer from {minimum} to {maximum}"
+        elif minimum is not None:
+            self.label = f"an integer >= {minimum}"
+        else:
+            self.label = "an integer"
+
+    def parse(self, raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise self.refuse(raw, "a whole number")
+        whole_float = isinstance(raw, float) and raw.is_integer()
+        if (
+            isinstance(raw, int)
+            or whole_float
+            or (isinstance(raw, str) and re.fullmatch(r"\s*[-+]?\d+\s*", raw))
+        ):
+            value = int(raw)
+        else:
+            raise self.refuse(raw, "a whole number")
+        self._check_range(raw, value)
+        return value
+
+    def _check_range(self, raw: Any, value: int | float) -> None:
+        too_small = self.minimum is not None and value < self.minimum
+        too_big = self.maximum is not None and value > self.maximum
+        if too_small or too_big:
+            raise InvalidValue(f"{_show(raw)} is out of range (expected {self.label})")
+
+
+class Seconds(Kind):
+    """A duration in seconds; fractions allowed (Circus accepted only whole seconds for warmup_delay)."""
+
+    def __init__(self, minimum: float = 0.0, *, positive: bool = False) -> None:
+        self.minimum = minimum
+        self.positive = positive
+        self.label = "seconds > 0" if positive else f"seconds >= {minimum:g}"
+
+    def parse(self, raw: Any) -> float:
+        if isinstance(raw, bool):
+            raise self.refuse(raw, "a number of seconds")
+        if isinstance(raw, int | float):
+            value = float(raw)
+        elif isinstance(raw, str):
+            try:
+                value = float(raw.strip())
+            except ValueError:
+                raise self.refuse(raw, "a number of seconds") from None
+        else:
+            raise self.refuse(raw, "a number of seconds")
+        if math.isnan(value) or math.isinf(value):
+            raise self.refuse(raw, "a finite number of seconds")
+        if value < self.minimum or (self.positive and value <= 0):
+            raise InvalidValue(f"{_show(raw)} is out of range (expected {self.label})")
+        return value
+
+
+class Text(Kind):
+    """A string. `optional` kinds turn an empty value into None (the option's "not set")."""
+
+    def __init__(self, *, optional: bool = False, label: str = "") -> None:
+        self.optional = optional
+        self.label = label or ("text (empty: not set)" if optional else "non-empty text")
+
+    def parse(self, raw: Any) -> str | None:
+        if raw is None and self.optional:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            raise self.refuse(raw, "text")
+        text = str(raw)
+        if text.strip() == "":
+            if self.optional:
+                return None
+            raise InvalidValue(f"an empty value is not allowed (expected {self.label})")
+        return text
+
+
+class Choice(Kind):
+    """One of a fixed set of words, case-insensitive; returns the canonical spelling.
+
+    With `prefix`, the word may be written without it (`INET6` for `AF_INET6`).
+    """
+
+    def __init__(self, *choices: str, prefix: str = "") -> None:
+        self.choices = choices
+        self.prefix = prefix.lower()
+        self.label = "one of " + ", ".join(choices)
+
+    def parse(self, raw: Any) -> str:
+        if isinstance(raw, str):
+            text = raw.strip().lower()
+            for choice in self.choices:
+                if text in (choice.lower(), choice.lower().removeprefix(self.prefix)):
+                    return choice
+        raise self.refuse(raw, "a valid choice")
+
+
+class Octal(Kind):
+    """A permission mask written in octal (`022`); a native int from the API is taken as is."""
+
+    def __init__(self, *, optional: bool = False) -> None:
+        self.optional = optional
+        self.label = "an octal mask from 000 to 777" + (" (empty: not set)" if optional else "")
+
+    def parse(self, raw: Any) -> int | None:
+        if isinstance(raw, bool):
+            raise self.refuse(raw, "an octal number")
+        if raw is None and self.optional:
+            return None
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, str):
+            text = raw.strip().lower()
+            if text == "" and self.optional:
+                return None
+            if not re.fullmatch(r"(0o)?[0-7]+", text):
+                raise self.refuse(raw, "an octal number")
+            value = int(text.removeprefix("0o"), 8)
+        else:
+            raise self.refuse(raw, "an octal number")
+        if not 0 <= value <= 0o777:
+            raise InvalidValue(f"{_show(raw)} is out of range (expected {self.label})")
+        return value
+
+    def to_text(self, value: Any) -> str:
+        return "" if value is None else f"{value:03o}"
+
+
+_RT_SIGNAL = re.compile(r"(?:SIG)?RT(MIN|MAX)(?:([+-])(\d+))?")
+
+
+class Signal(Kind):
+    """A signal: a name (TERM, SIGTERM, sigterm), a number, or SIGRTMIN+n / SIGRTMAX-n."""
+
+    label = "a signal name or number (TERM, SIGUSR1, 15, SIGRTMIN+1)"
+
+    def parse(self, raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise self.refuse(raw, "a signal")
+        if isinstance(raw, int):
+            number = raw
+        elif isinstance(raw, str):
+            number = self._from_text(raw)
+        else:
+            raise self.refuse(raw, "a signal")
+        if not 0 < number < signal.NSIG:
+            raise InvalidValue(f"{_show(raw)} is not a signal number (expected 1 to {signal.NSIG - 1})")
+        return number
+
+    def _from_text(self, raw: str) -> int:
+        text = raw.strip().upper()
+        if text.isdigit():
+            return int(text)
+        rt = _RT_SIGNAL.fullmatch(text)
+        if rt:
+            base = signal.SIGRTMIN if rt.group(1) == "MIN" else signal.SIGRTMAX
+            offset = int(rt.group(3) or 0) * (-1 if rt.group(2) == "-" else 1)
+            number = base + offset
+            if not signal.SIGRTMIN <= number <= signal.SIGRTMAX:
+                raise InvalidValue(f"{raw!r} is outside the real-time signals SIGRTMIN..SIGRTMAX")
+            return number
+        name = text if text.startswith("SIG") else "SIG" + text
+        try:
+            return int(signal.Signals[name])
+        except KeyError:
+            raise self.refuse(raw, "a known signal") from None
+
+    def to_text(self, value: Any) -> str:
+        try:
+            return signal.Signals(value).name
+        except ValueError:
+            return str(value)
+
+
+class Words(Kind):
+    """A space-separated list in the ini (`include = a.ini conf.d/*.ini`); a list from the API."""
+
+    label = "space-separated words"
+
+    def parse(self, raw: Any) -> tuple[str, ...]:
+        if isinstance(raw, str):
+            return tuple(raw.split())
+        if isinstance(raw, Sequence) and all(isinstance(item, str) for item in raw):
+            return tuple(raw)
+        raise self.refuse(raw, "a list of words")
+
+    def to_json(self, value: Any) -> Any:
+        return list(value)
+
+    def to_text(self, value: Any) -> str:
+        return " ".join(value)
+
+
+class Args(Kind):
+    """Command-line arguments: shell-quoted text split like a shell would (shlex), or a list."""
+
+    label = "arguments, shell-quoted, or a list"
+
+    def parse(self, raw: Any) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        if isinstance(raw, str):
+            try:
+                return tuple(shlex.split(raw))
+            except ValueError as exc:  # e.g. "No closing quotation"
+                raise InvalidValue(f"{raw!r} cannot be split into arguments: {exc}") from None
+        if isinstance(raw, Sequence) and all(isinstance(item, str | int | float) for item in raw):
+            return tuple(str(item) for item in raw)
+        raise self.refuse(raw, "arguments")
+
+    def to_json(self, value: Any) -> Any:
+        return shlex.join(value)
+
+    def to_text(self, value: Any) -> str:
+        return shlex.join(value)
+
+
+class User(Kind):
+    """A user name or numeric uid, resolved to the uid at load."""
+
+    label = "a user name or numeric uid (empty: not set)"
+
+    def parse(self, raw: Any) -> int | None:
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            return None
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            return raw
+        if isinstance(raw, str):
+            text = raw.strip()
+            if text.isdigit():
+                return int(text)
+            try:
+                return pwd.getpwnam(text).pw_uid
+            except KeyError:
+                raise InvalidValue(f"{raw!r} is not a user on this system (expected {self.label})") from None
+        raise self.refuse(raw, "a user")
+
+
+class Group(Kind):
+    """A group name or numeric gid, resolved to the gid at load."""
+
+    label = "a group name or numeric gid (empty: not set)"
+
+    def parse(self, raw: Any) -> int | None:
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            return None
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            return raw
+        if isinstance(raw, str):
+            text = raw.strip()
+            if text.isdigit():
+                return int(text)
+            try:
+                return grp.getgrnam(text).gr_gid
+            except KeyError:
+                raise InvalidValue(f"{raw!r} is not a group on this system (expected {self.label})") from None
+        raise self.refuse(raw, "a group")
+
+
+class UserName(Kind):
+    """A user that must exist, kept as written (the runtime chowns to it)."""
+
+    label = "an existing user name or uid (empty: not set)"
+
+    def parse(self, raw: Any) -> str | None:
+        uid = User().parse(raw)
+        return None if uid is None else str(raw).strip()
+
+
+class Interface(Kind):
+    """A network interface name for SO_BINDTODEVICE (at most 15 bytes, as the kernel's IFNAMSIZ)."""
+
+    label = "a network interface name such as eth0 (empty: any)"
+
+    def parse(self, raw: Any) -> str | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise self.refuse(raw, "an interface name")
+        text = raw.strip()
+        if text == "":
+            return None
+        if len(text.encode()) > 15 or not re.fullmatch(r"[^\s/:]+", text):
+            raise self.refuse(raw, "a valid interface name")
+        return text
+
+
+class Proto(Kind):
+    """A socket protocol: a number, or a name from /etc/protocols that the runtime resolves at bind."""
+
+    label = "a protocol name (tcp, udp) or number (empty: the family's default)"
+
+    def parse(self, raw: Any) -> int | str | None:
+        if raw is None:
+            return None
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            return raw
+        if isinstance(raw, str):
+            text = raw.strip().lower()
+            if text == "":
+                return None
+            if text.isdigit():
+                return int(text)
+            if re.fullmatch(r"[a-z][a-z0-9._+-]*", text):
+                return text
+        raise self.refuse(raw, "a protocol")
