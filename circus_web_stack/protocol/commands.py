@@ -598,12 +598,12 @@ def bind_positionals(spec: CommandSpec, words: Sequence[str]) -> dict[str, objec
     variadic = any(p.arity in _VARIADIC for p in spec.positionals)
     if len(words) < needed:
         missing = [f"<{p.metavar}>" for p in spec.positionals if minimum[p.arity]]
-        raise UsageError(f"{spec.name}: missing argument(s); usage: {spec.usage} (needs {' '.join(missing)})")
+        raise UsageError(f"{spec.name}: missing argument(s); it needs {' '.join(missing)}")
     spare = len(words) - needed
     optional_count = sum(1 for p in spec.positionals if p.arity is Arity.OPTIONAL)
     if not variadic and spare > optional_count:
         extra = " ".join(words[needed + optional_count :])
-        raise UsageError(f"{spec.name}: too many arguments ({extra}); usage: {spec.usage}")
+        raise UsageError(f"{spec.name}: too many arguments ({extra})")
     props: dict[str, object] = {}
     queue = list(words)
     for pos in spec.positionals:
@@ -633,7 +633,7 @@ def bind_positionals(spec: CommandSpec, words: Sequence[str]) -> dict[str, objec
             pairs = [queue.pop(0) for _ in range(count)]
             if len(pairs) % 2:
                 odd = " ".join(pairs)
-                raise UsageError(f"{spec.name}: the key/value list is odd ({odd}); usage: {spec.usage}")
+                raise UsageError(f"{spec.name}: {odd}: a key has no value")
             props[pos.prop] = options_from_pairs(spec, zip(pairs[::2], pairs[1::2], strict=True))
     return props
 

@@ -1,0 +1,189 @@
+"""Replies as text for people: aligned tables and one-liners; raw or indented JSON on request.
+
+Rule: pure (reply dict in, str out), driven by each command's `render` kind in the command table.
+Where Circus's output is what scripts parse (`status web` prints `active`, `incr` prints the new
+number, `get` prints `key: value`), the same text comes out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from circus_web_stack.protocol.commands import COMMANDS, Render
+from circus_web_stack.protocol.stats import NOT_AVAILABLE
+
+
+def render_json(reply: dict, *, pretty: bool = False) -> str:
+    if pretty:
+        return json.dumps(reply, indent=2, sort_keys=True)
+    return json.dumps(reply)
+
+
+def render_error(reply: dict) -> str:
+    """Circus's one-liner for an error reply."""
+    return f"error: {reply.get('reason', 'unknown error')}"
+
+
+def render_reply(command: str, reply: dict) -> str:
+    """The text of a successful reply to `command`."""
+    spec = COMMANDS.get(command)
+    kind = spec.render if spec else Render.OK
+    if kind is Render.FIELD and spec is not None and spec.render_field in reply:
+        return _scalar(reply[spec.render_field])
+    if kind is Render.NAMES:
+        return "\n".join(_scalar(n) for n in reply.get("watchers", reply.get("pids", [])))
+    if kind is Render.STATUS:
+        return _render_status(reply)
+    if kind is Render.STATS:
+        return _render_stats(reply)
+    if kind is Render.PROCESS_INFO:
+        return _render_process_info(reply.get("info", {}))
+    if kind is Render.SOCKETS:
+        return _render_sockets(reply.get("sockets", []))
+    if kind is Render.OPTIONS:
+        return render_key_values(reply.get("options", {}))
+    return _render_ok(reply)
+
+
+def render_key_values(pairs: dict) -> str:
+    """Sorted `key: value` lines with the values aligned (one pair prints exactly `key: value`)."""
+    if not pairs:
+        return ""
+    width = max(len(str(k)) for k in pairs) + 1
+    return "\n".join(f"{str(k) + ':':<{width}} {_scalar(pairs[k])}" for k in sorted(pairs, key=str))
+
+
+def render_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], *, right: Sequence[int] = ()
+) -> str:
+    """Columns padded to their widest cell; columns listed in `right` are right-aligned (numbers)."""
+    cells = [list(headers)] + [[_scalar(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        parts = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def format_age(seconds: object) -> str:
+    """12.3s, 4m05s, 3h07m, 2d04h."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return _scalar(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
+
+
+def _render_ok(reply: dict) -> str:
+    info = reply.get("info")
+    if not isinstance(info, dict):
+        return "ok"
+    lines = ["ok"]
+    for key in ("started", "stopped", "kept"):
+        if key in info:
+            pids = info[key]
+            lines.append(f"  {key}: {' '.join(str(p) for p in pids) if pids else '-'}")
+    return "\n".join(lines)
+
+
+def _render_status(reply: dict) -> str:
+    statuses = reply.get("statuses")
+    if isinstance(statuses, dict):
+        return render_key_values(statuses)
+    return _scalar(reply.get("status"))
+
+
+_STATS_HEADERS = ("WATCHER", "PID", "WID", "CPU%", "MEM%", "RSS", "VMS", "AGE", "CPU TIME", "CMD")
+_STATS_RIGHT = (1, 2, 3, 4, 5, 6, 7, 8)
+
+
+def _render_stats(reply: dict) -> str:
+    rows: list[list[object]] = []
+    if isinstance(reply.get("infos"), dict):
+        for watcher in sorted(reply["infos"]):
+            _stats_rows(rows, watcher, reply["infos"][watcher])
+    elif "process" in reply:
+        _process_rows(rows, reply.get("name", ""), reply.get("info"), depth=0)
+    else:
+        _stats_rows(rows, reply.get("name", ""), reply.get("info"))
+    return render_table(_STATS_HEADERS, rows, right=_STATS_RIGHT)
+
+
+def _stats_rows(rows: list[list[object]], watcher: str, infos: object) -> None:
+    if not isinstance(infos, dict):
+        rows.append([watcher, "", "", "", "", "", "", "", "", _scalar(infos)])
+        return
+    for pid in sorted(infos, key=_pid_order):
+        _process_rows(rows, watcher, infos[pid], depth=0, pid=pid)
+
+
+def _process_rows(
+    rows: list[list[object]], watcher: str, info: object, *, depth: int, pid: object = ""
+) -> None:
+    if not isinstance(info, dict):
+        rows.append([watcher, pid, "", "", "", "", "", "", "", _scalar(info)])
+        return
+    label = ("  " * depth + "└ " if depth else "") + _scalar(info.get("pid", pid))
+    rows.append(
+        [
+            watcher if depth == 0 else "",
+            label,
+            info.get("wid", ""),
+            info.get("cpu", NOT_AVAILABLE),
+            info.get("mem", NOT_AVAILABLE),
+            info.get("mem_info1", NOT_AVAILABLE),
+            info.get("mem_info2", NOT_AVAILABLE),
+            format_age(info.get("age", NOT_AVAILABLE)),
+            info.get("ctime", NOT_AVAILABLE),
+            info.get("cmdline", ""),
+        ]
+    )
+    for child in info.get("children", []) or []:
+        _process_rows(rows, watcher, child, depth=depth + 1)
+
+
+def _render_process_info(info: object) -> str:
+    if not isinstance(info, dict):
+        return _scalar(info)
+    shown = {k: v for k, v in info.items() if k != "children"}
+    if "age" in shown:
+        shown["age"] = format_age(shown["age"])
+    text = render_key_values(shown)
+    children = info.get("children") or []
+    if children:
+        text += "\nchildren: " + " ".join(
+            _scalar(c.get("pid") if isinstance(c, dict) else c) for c in children
+        )
+    return text
+
+
+def _render_sockets(sockets: list) -> str:
+    rows = []
+    for sock in sockets:
+        address = sock["path"] if "path" in sock else f"{sock.get('host', '')}:{sock.get('port', '')}"
+        rows.append([sock.get("fd", ""), sock.get("name", ""), address, sock.get("backlog", "")])
+    return render_table(("FD", "NAME", "ADDRESS", "BACKLOG"), rows, right=(0, 3))
+
+
+def _pid_order(pid: object) -> tuple[int, str]:
+    text = str(pid)
+    return (int(text), text) if text.isdigit() else (1 << 62, text)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
