@@ -1,0 +1,194 @@
+"""The default backend: our own accept loop on gevent, a bounded pool of connection greenlets,
+deadline-based timeouts, and a graceful stop that really drains (unlike Chaussette's and gevent.pywsgi).
+
+Rule: one accept per turn of the loop, so workers sharing one socket share the load (gunicorn's
+max_accept=1); the stop signal closes the listener, closes idle connections, lets in-flight requests
+finish with `Connection: close`, and returns once the pool is empty or --graceful-timeout has passed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from time import monotonic
+from typing import Any
+
+import gevent
+import gevent.socket
+from gevent.event import Event
+from gevent.pool import Pool
+
+from ..exit_codes import EXIT_OK
+from ..http.access_log import TimestampCache
+from ..http.environ import server_environ
+from ..http.response import DateCache
+from ..options import Options
+from . import ServeContext
+from .file_wrapper import FileWrapper
+from .gevent_connection import Connection
+
+log = logging.getLogger("chaussette")
+
+#: Concurrent connections per worker when --spawn is not given (gunicorn's worker_connections).
+DEFAULT_POOL_SIZE = 1000
+#: accept() errors that mean "out of descriptors or memory": wait and retry instead of spinning.
+_RESOURCE_ERRORS = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
+_RESOURCE_BACKOFF_S = 0.5
+#: Time allowed for killed greenlets to unwind after the graceful timeout.
+_KILL_GRACE_S = 0.5
+
+
+def prepare(options: Options) -> None:
+    """Monkey-patch before the app is imported, so its sockets, sleeps and locks cooperate."""
+    if options.monkey_patch:
+        from gevent import monkey
+
+        monkey.patch_all()
+
+
+def serve(app: Callable[..., Any], listener: socket.socket, options: Options, context: ServeContext) -> int:
+    return GeventServer(app, listener, options, context).serve()
+
+
+def reaper_tick_s(*timeouts_s: float) -> float:
+    """How often to look for connections past their deadline: a quarter of the shortest timeout,
+    between 10 ms and 1 s, so a timeout fires at most 25% late."""
+    return min(1.0, max(0.01, min(timeouts_s) / 4))
+
+
+class GeventServer:
+    """Accepts on one listener and serves each connection in a greenlet of a bounded pool."""
+
+    def __init__(
+        self, app: Callable[..., Any], listener: socket.socket, options: Options, context: ServeContext
+    ) -> None:
+        self.app = app
+        self.options = options
+        self.context = context
+        self.limits = options.limits
+        self.proxies = options.trusted_proxies
+        self.header_timeout_s = options.header_timeout_s
+        self.keepalive_timeout_s = options.keepalive_timeout_s
+        self.io_timeout_s = options.io_timeout_s
+        self.access_log = context.log_stream if options.access_log else None
+        self.date = DateCache()
+        self.timestamps = TimestampCache()
+        self.base_environ = server_environ(
+            multithread=True, errors=context.log_stream, file_wrapper=FileWrapper
+        )
+        self.listener = gevent.socket.socket(fileno=listener.detach())
+        self.pool = Pool(options.spawn or DEFAULT_POOL_SIZE)
+        self.connections: set[Connection] = set()
+        self.stopping = False
+        self._stopped = Event()
+        self._acceptor: gevent.Greenlet | None = None
+
+    def serve(self) -> int:
+        """Serve until a stop signal; the exit code."""
+        handlers = [gevent.signal_handler(self.options.stop_signal, self.stop_gracefully)]
+        handlers += [
+            gevent.signal_handler(sig, self.stop_now, sig) for sig in self.options.quick_stop_signals
+        ]
+        self._acceptor = gevent.spawn(self._accept_loop)
+        reaper = gevent.spawn(self._reap_loop)
+        try:
+            self._stopped.wait()
+        finally:
+            for handler in handlers:
+                handler.cancel()
+            reaper.kill(block=False)
+            self._close_listener()
+        return EXIT_OK
+
+    # accepting -----------------------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        listener = self.listener
+        pool = self.pool
+        self.context.on_ready()
+        while not self.stopping:
+            pool.wait_available()
+            try:
+                sock, peer = listener.accept()
+            except OSError as exc:
+                if self.stopping:
+                    return
+                if exc.errno in _RESOURCE_ERRORS:
+                    log.error("accept() failed: %s; retrying in %.1fs", exc, _RESOURCE_BACKOFF_S)
+                    gevent.sleep(_RESOURCE_BACKOFF_S)
+                continue  # ECONNABORTED and friends: that client is gone, take the next
+            pool.spawn(self._handle, sock, peer)
+            # Yield before the next accept: another worker sharing the socket may take it (fairness).
+            gevent.sleep(0)
+
+    def _handle(self, sock: Any, peer: Any) -> None:
+        connection = Connection(self, sock, peer)
+        self.connections.add(connection)
+        try:
+            connection.serve()
+        except Exception:
+            log.exception("internal error serving %r", connection)
+        finally:
+            self.connections.discard(connection)
+
+    def _reap_loop(self) -> None:
+        """Close connections past their deadline: idle keep-alive, slow heads, stalled reads/writes."""
+        tick = reaper_tick_s(self.header_timeout_s, self.keepalive_timeout_s, self.io_timeout_s)
+        while True:
+            gevent.sleep(tick)
+            now = monotonic()
+            for connection in list(self.connections):
+                if connection.deadline < now:
+                    log.debug("closing %r: timed out", connection)
+                    connection.abort()
+
+    # stopping ------------------------------------------------------------------------------------
+
+    def _close_listener(self) -> None:
+        if self._acceptor is not None:
+            self._acceptor.kill(block=False)
+        with contextlib.suppress(OSError):
+            self.listener.close()
+
+    def stop_gracefully(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        self.context.on_stopping()
+        self._close_listener()
+        idle = [connection for connection in list(self.connections) if connection.is_idle()]
+        for connection in idle:
+            connection.abort()
+        busy = len(self.connections) - len(idle)
+        log.info(
+            "%s: stopped accepting; closed %d idle connection(s), finishing %d (up to %ss)",
+            signal.Signals(self.options.stop_signal).name,
+            len(idle),
+            busy,
+            self.options.graceful_timeout_s,
+        )
+        gevent.spawn(self._finish_in_flight)
+
+    def _finish_in_flight(self) -> None:
+        started = monotonic()
+        if not self.pool.join(timeout=self.options.graceful_timeout_s):
+            log.warning(
+                "graceful timeout (%ss): closing %d connection(s) still busy",
+                self.options.graceful_timeout_s,
+                len(self.pool),
+            )
+            self.pool.kill(block=True, timeout=_KILL_GRACE_S)
+        else:
+            log.info("all requests finished in %.2fs; exiting", monotonic() - started)
+        self._stopped.set()
+
+    def stop_now(self, signum: int) -> None:
+        log.info("%s: stopping at once (%d connection(s) open)", signal.Signals(signum).name, len(self.pool))
+        self.stopping = True
+        self._close_listener()
+        self.pool.kill(block=False)
+        self._stopped.set()

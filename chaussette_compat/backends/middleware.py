@@ -1,0 +1,84 @@
+"""WSGI middleware giving the waitress and wsgiref backends what the gevent backend does inline:
+trusted-proxy handling and the access log.
+
+Rule: same semantics as the gevent backend, built from the same pure functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from time import time
+from typing import Any, TextIO
+
+from ..http.access_log import TimestampCache, common_log_line
+from ..http.proxies import TrustedProxies, apply_forwarded
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class ForwardedMiddleware:
+    """Apply X-Forwarded-For/Proto from trusted peers; drop them from others."""
+
+    def __init__(self, app: WSGIApp, proxies: TrustedProxies, unix_listener: bool) -> None:
+        self.app = app
+        self.proxies = proxies
+        self.unix_listener = unix_listener
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        peer = "" if self.unix_listener else str(environ.get("REMOTE_ADDR", ""))
+        apply_forwarded(environ, self.proxies.trusts(peer))
+        return self.app(environ, start_response)
+
+
+class _LoggedBody:
+    def __init__(self, body: Iterable[bytes], on_close: Callable[[int], None]) -> None:
+        self._body = body
+        self._on_close = on_close
+        self._sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for data in self._body:
+            self._sent += len(data)
+            yield data
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._on_close(self._sent)
+
+
+class AccessLogMiddleware:
+    """Write one Common Log Format line per response to `stream`."""
+
+    def __init__(self, app: WSGIApp, stream: TextIO) -> None:
+        self.app = app
+        self.stream = stream
+        self.timestamps = TimestampCache()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        status: list[str] = ["500"]
+
+        def logging_start_response(code: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status[0] = code
+            return start_response(code, headers, exc_info)
+
+        def write_line(sent: int) -> None:
+            target = environ.get("RAW_URI") or environ.get("PATH_INFO", "")
+            query = environ.get("QUERY_STRING")
+            if "RAW_URI" not in environ and query:
+                target = f"{target}?{query}"
+            line = common_log_line(
+                str(environ.get("REMOTE_ADDR", "")),
+                str(environ.get("REQUEST_METHOD", "-")),
+                str(target),
+                str(environ.get("SERVER_PROTOCOL", "-")),
+                int(status[0][:3]) if status[0][:3].isdigit() else 500,
+                sent,
+                self.timestamps.text(time()),
+            )
+            self.stream.write(line)
+
+        return _LoggedBody(self.app(environ, logging_start_response), write_line)
