@@ -229,7 +229,7 @@ def stream_class_name(raw: Any) -> str:
     if "." in text and _DOTTED.fullmatch(text):
         return text
     raise InvalidValue(
-        f"unknown stream class {text!r}{did_you_mean(text.lower(), _STREAM_CLASS_BY_LOWER)}"
+        f"unknown stream class {text!r}{did_you_mean(text, STREAM_CLASSES)}"
         f" (expected one of {', '.join(STREAM_CLASSES)}, or a dotted path to a callable)",
         key="class",
     )

@@ -54,10 +54,17 @@ class Where:
     locations: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def error(self, message: str, option: str | None = None) -> ConfigError:
+    def error(self, message: str, option: str | None = None, *, prefix: str = "") -> ConfigError:
+        """The error at `option`'s line; for an option that is missing, at the first key starting with
+        `prefix` (stdout_stream.filename missing: the stdout_stream.class line), else the header."""
         path, line = self.path, self.header_line
-        if option in self.locations:
-            path, line = self.locations[option]
+        near = (
+            option
+            if option in self.locations
+            else next((k for k in self.locations if prefix and k.startswith(prefix)), None)
+        )
+        if near is not None:
+            path, line = self.locations[near]
         return ConfigError(message, path=path, line=line, section=self.section, option=option)
 
     def warn(self, message: str, option: str | None = None) -> None:
@@ -237,7 +244,7 @@ def _expand(value: str, where: Where, option: str, environ: Mapping[str, str]) -
 
 def _family_error(where: Where, prefix: str, exc: InvalidValue) -> ConfigError:
     option = prefix + exc.key if exc.key else prefix.rstrip("._")
-    return where.error(str(exc), option)
+    return where.error(str(exc), option, prefix=prefix)
 
 
 def _build_families(got: _Collected, where: Where, flapping_defaults: FlappingSpec) -> dict[str, Any]:
