@@ -195,7 +195,7 @@ def _expanded_env(
     for key, entry in section.entries.items():
         expanded, missing = expand_env_vars(entry.value, environ)
         for name in missing:
-            where.warn(f"${name} is not set in the environment; left as written", key)
+            where.warn(f"${name} is not set in the environment; it expands to nothing", key)
         env[key] = expanded
     return env
 

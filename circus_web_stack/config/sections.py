@@ -238,7 +238,7 @@ def _parse_env_option(
 def _expand(value: str, where: Where, option: str, environ: Mapping[str, str]) -> str:
     expanded, missing = expand_env_vars(value, environ)
     for name in missing:
-        where.warn(f"${name} is not set in the environment; left as written", option)
+        where.warn(f"${name} is not set in the environment; it expands to nothing", option)
     return expanded
 
 

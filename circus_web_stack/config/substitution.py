@@ -55,16 +55,15 @@ def referenced_sockets(text: str) -> set[str]:
 
 
 def expand_env_vars(text: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
-    """Expand `$VAR` (upper-case names) from `environ`. Returns the text and the names that were not
-    set, which are left as written so the operator can see them."""
+    """Expand `$VAR` (upper-case names) from `environ`. An unset variable becomes '', as in Circus and
+    the shell; its name is returned so the loader can warn about it."""
     missing: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name in environ:
-            return environ[name]
-        missing.append(name)
-        return match.group(0)
+        if name not in environ:
+            missing.append(name)
+        return environ.get(name, "")
 
     return _ENV_VARIABLE.sub(replace, text), tuple(missing)
 

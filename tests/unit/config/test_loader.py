@@ -558,10 +558,10 @@ def test_env_values_expand_upper_case_vars_from_the_daemon_environment(ini):
         "PATH": "/usr/bin:/opt/bin",
         "HOMEDIR": "/home/u/app",
         "LOWER": "$home",
-        "MISSING": "$NOPE/x",
+        "MISSING": "/x",
     }
     assert cfg.warnings == (
-        "circus.ini:5 [env] MISSING: $NOPE is not set in the environment; left as written",
+        "circus.ini:5 [env] MISSING: $NOPE is not set in the environment; it expands to nothing",
     )
 
 

@@ -59,7 +59,7 @@ def test_references():
         ("$PATH:/opt", "/bin:/opt", ()),
         ("${PATH}", "${PATH}", ()),  # Circus's pattern has no braces form
         ("$path and $1", "$path and $1", ()),
-        ("$HOME_DIR/x", "$HOME_DIR/x", ("HOME_DIR",)),
+        ("$HOME_DIR/x", "/x", ("HOME_DIR",)),
         ("$A1_B", "v", ()),
     ],
 )
