@@ -51,7 +51,8 @@ def render_key_values(pairs: dict) -> str:
     if not pairs:
         return ""
     width = max(len(str(k)) for k in pairs) + 1
-    return "\n".join(f"{str(k) + ':':<{width}} {_scalar(pairs[k])}" for k in sorted(pairs, key=str))
+    lines = (f"{str(k) + ':':<{width}} {_scalar(pairs[k])}".rstrip() for k in sorted(pairs, key=str))
+    return "\n".join(lines)
 
 
 def render_table(
@@ -110,7 +111,7 @@ def _render_stats(reply: dict) -> str:
         for watcher in sorted(reply["infos"]):
             _stats_rows(rows, watcher, reply["infos"][watcher])
     elif "process" in reply:
-        _process_rows(rows, reply.get("name", ""), reply.get("info"), depth=0)
+        _process_rows(rows, reply.get("name") or "-", reply.get("info"), depth=0)
     else:
         _stats_rows(rows, reply.get("name", ""), reply.get("info"))
     return render_table(_STATS_HEADERS, rows, right=_STATS_RIGHT)
