@@ -8,7 +8,7 @@ the option table (options.py), never from here. Build these through config.loade
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from circus_web_stack.config.options import (
@@ -198,27 +198,6 @@ class WatcherConfig:
         """Names of the attributes whose values differ (e.g. ('numprocesses', 'env'))."""
         return tuple(f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name))
 
-    def spawn_variables(
-        self, *, wid: int, socket_fds: Mapping[str, int], env: Mapping[str, str]
-    ) -> dict[str, Any]:
-        """What `$(circus.KEY)` may name at spawn, for `substitute`: wid, sockets.<name> (fd numbers),
-        env.<var> (the process's final environment), rlimits.<name>, every option, the free-form keys."""
-        variables: dict[str, Any] = dict(self.extra)
-        variables.update(self.option_values())
-        variables.update(
-            wid=wid,
-            sockets=dict(socket_fds),
-            env=dict(env),
-            rlimits={k: ("unlimited" if v is None else v) for k, v in self.rlimits.items()},
-            use_fds=self.use_sockets,
-            name=self.name,
-        )
-        return variables
-
-    def with_options(self, **changes: Any) -> WatcherConfig:
-        """A copy with attributes replaced, without validation (use loader.set_watcher_option for input)."""
-        return replace(self, **changes)
-
 
 @dataclass(frozen=True)
 class PluginConfig:
@@ -268,7 +247,7 @@ class Config:
 class ConfigDiff:
     """What `reloadconfig` must do to go from the old configuration to the new one (names, sorted).
 
-    Watchers in `scaled_only` differ only in numprocesses; those in `changed` differ in anything else
+    Watchers in `scaled_only` differ only in numprocesses; those in `changed_watchers` differ in anything else
     or depend on a changed socket; `changed_options` says which attributes differ for each of them
     (a changed socket X appears as 'socket:X'), so the runtime can choose between updating in place
     and a rolling reload with options.needs_reload.
@@ -276,18 +255,18 @@ class ConfigDiff:
 
     daemon_changed: bool = False
     daemon_keys: tuple[str, ...] = ()
-    sockets_added: tuple[str, ...] = ()
-    sockets_removed: tuple[str, ...] = ()
-    sockets_changed: tuple[str, ...] = ()
-    watchers_added: tuple[str, ...] = ()
-    watchers_removed: tuple[str, ...] = ()
+    added_sockets: tuple[str, ...] = ()
+    removed_sockets: tuple[str, ...] = ()
+    changed_sockets: tuple[str, ...] = ()
+    added_watchers: tuple[str, ...] = ()
+    removed_watchers: tuple[str, ...] = ()
     scaled_only: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
+    changed_watchers: tuple[str, ...] = ()
+    unchanged_watchers: tuple[str, ...] = ()
     changed_options: Mapping[str, tuple[str, ...]] = field(default_factory=FrozenMap)
-    plugins_added: tuple[str, ...] = ()
-    plugins_removed: tuple[str, ...] = ()
-    plugins_changed: tuple[str, ...] = ()
+    added_plugins: tuple[str, ...] = ()
+    removed_plugins: tuple[str, ...] = ()
+    changed_plugins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _freeze_mappings(self, "changed_options")
@@ -296,16 +275,16 @@ class ConfigDiff:
     def is_empty(self) -> bool:
         return not (
             self.daemon_changed
-            or self.sockets_added
-            or self.sockets_removed
-            or self.sockets_changed
-            or self.watchers_added
-            or self.watchers_removed
+            or self.added_sockets
+            or self.removed_sockets
+            or self.changed_sockets
+            or self.added_watchers
+            or self.removed_watchers
             or self.scaled_only
-            or self.changed
-            or self.plugins_added
-            or self.plugins_removed
-            or self.plugins_changed
+            or self.changed_watchers
+            or self.added_plugins
+            or self.removed_plugins
+            or self.changed_plugins
         )
 
 
@@ -323,7 +302,7 @@ def diff(old: Config, new: Config) -> ConfigDiff:
         for name in DaemonConfig.__dataclass_fields__
         if getattr(old.daemon, name) != getattr(new.daemon, name)
     )
-    sockets_added, sockets_removed, sockets_changed = _split(
+    added_sockets, removed_sockets, changed_sockets = _split(
         {s.name: s for s in old.sockets}, {s.name: s for s in new.sockets}
     )
     old_watchers = {w.name: w for w in old.watchers}
@@ -336,7 +315,7 @@ def diff(old: Config, new: Config) -> ConfigDiff:
         before, after = old_watchers[name], new_watchers[name]
         differing = after.differing_options(before)
         moved_sockets = tuple(
-            f"socket:{s}" for s in sorted(after.referenced_sockets() & set(sockets_changed))
+            f"socket:{s}" for s in sorted(after.referenced_sockets() & set(changed_sockets))
         )
         if moved_sockets or (differing and differing != ("numprocesses",)):
             changed.append(name)
@@ -345,22 +324,22 @@ def diff(old: Config, new: Config) -> ConfigDiff:
             scaled_only.append(name)
         else:
             unchanged.append(name)
-    plugins_added, plugins_removed, plugins_changed = _split(
+    added_plugins, removed_plugins, changed_plugins = _split(
         {p.name: p for p in old.plugins}, {p.name: p for p in new.plugins}
     )
     return ConfigDiff(
         daemon_changed=bool(daemon_keys),
         daemon_keys=daemon_keys,
-        sockets_added=sockets_added,
-        sockets_removed=sockets_removed,
-        sockets_changed=sockets_changed,
-        watchers_added=tuple(sorted(new_watchers.keys() - old_watchers.keys())),
-        watchers_removed=tuple(sorted(old_watchers.keys() - new_watchers.keys())),
+        added_sockets=added_sockets,
+        removed_sockets=removed_sockets,
+        changed_sockets=changed_sockets,
+        added_watchers=tuple(sorted(new_watchers.keys() - old_watchers.keys())),
+        removed_watchers=tuple(sorted(old_watchers.keys() - new_watchers.keys())),
         scaled_only=tuple(scaled_only),
-        changed=tuple(changed),
-        unchanged=tuple(unchanged),
+        changed_watchers=tuple(changed),
+        unchanged_watchers=tuple(unchanged),
         changed_options=changed_options,
-        plugins_added=plugins_added,
-        plugins_removed=plugins_removed,
-        plugins_changed=plugins_changed,
+        added_plugins=added_plugins,
+        removed_plugins=removed_plugins,
+        changed_plugins=changed_plugins,
     )

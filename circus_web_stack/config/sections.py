@@ -214,9 +214,9 @@ def _collect_watcher_keys(
         elif family is not None:
             got.families[family.attribute][key[len(family.prefix) :]] = raw
         else:
-            error = _unknown(where, key, Section.WATCHER)
-            if "did you mean" in error.message:
-                raise error
+            hint = did_you_mean(key, known_keys(Section.WATCHER))
+            if hint:  # a misspelt option, not a plugin's free-form key
+                raise where.error(f"unknown option{hint}", key)
             got.extra[key] = raw if isinstance(raw, str) else str(raw)
             where.warn(
                 "not an option of circus-web-stack; kept as a free-form value for `options`/`get`", key
@@ -375,14 +375,16 @@ def parse_watcher(
     global_env: Mapping[str, str] | None = None,
     sockets: Collection[str] | None = None,
     flapping_defaults: FlappingSpec | None = None,
+    warnings: list[str] | None = None,
 ) -> WatcherConfig:
     """A watcher from a mapping of options (the Python API, the `add` command). Values may be ini text or
     native Python (4, True, a list of args, a dict of env/hooks/rlimits/stream). `global_env` is the
     environment `$VAR` in a text env (`A=$HOME,B=1`) expands from; default os.environ. With `sockets`
-    (the defined socket names), references to undefined sockets are refused."""
+    (the defined socket names), references to undefined sockets are refused. Warnings (free-form keys,
+    0 processes, ...) are appended to `warnings` when given."""
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{name!r} is not a watcher name (expected non-empty text)", path=source)
-    where = Where(source, f"watcher:{name}")
+    where = Where(source, f"watcher:{name}", warnings=[] if warnings is None else warnings)
     items = {str(k).lower(): v for k, v in options.items()}
     if "name" in items and str(items.pop("name")) != name:
         raise where.error("differs from the watcher's name", "name")

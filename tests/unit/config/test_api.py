@@ -59,8 +59,13 @@ def test_errors_name_the_source_and_watcher():
         parse_watcher("", {"cmd": "x"})
 
 
-def test_free_form_keys_are_kept():
-    assert parse_watcher("w", {"cmd": "x", "team": 7}).extra == {"team": "7"}
+def test_free_form_keys_are_kept_with_a_warning():
+    warnings: list[str] = []
+    assert parse_watcher("w", {"cmd": "x", "team": 7}, warnings=warnings).extra == {"team": "7"}
+    assert warnings == [
+        "<api> [watcher:w] team: not an option of circus-web-stack; "
+        "kept as a free-form value for `options`/`get`"
+    ]
 
 
 def test_env_text_expands_from_global_env_but_a_mapping_is_literal():

@@ -19,7 +19,6 @@ from circus_web_stack.config.model import (
 )
 from circus_web_stack.config.options import DAEMON_OPTIONS, SOCKET_OPTIONS, WATCHER_OPTIONS
 from circus_web_stack.config.specs import FrozenMap
-from circus_web_stack.config.substitution import substitute
 
 
 def _field_names(cls) -> set[str]:
@@ -106,21 +105,6 @@ def test_option_values_answer_options_and_get():
     assert parse_socket("web", {"port": 80}).option_values()["port"] == 80
 
 
-def test_spawn_variables_feed_substitute():
-    cfg = parse_watcher(
-        "web",
-        {
-            "cmd": "run --fd $(circus.sockets.web) --wid $(circus.wid) -n $(circus.numprocesses)"
-            " --home $(circus.env.home) --limit $(circus.rlimits.nofile) $(circus.team)",
-            "numprocesses": 2,
-            "rlimits": {"nofile": 64},
-            "team": "x",
-        },
-    )
-    variables = cfg.spawn_variables(wid=2, socket_fds={"web": 7}, env={"HOME": "/root"})
-    assert substitute(cfg.cmd, variables) == "run --fd 7 --wid 2 -n 2 --home /root --limit 64 x"
-
-
 def test_config_lookups():
     cfg = Config(
         sockets=(SocketConfig(name="web"),),
@@ -153,17 +137,17 @@ def test_identical_configs_have_an_empty_diff():
     old = _config(sockets=[("web", {"port": 80})], watchers=[WEB, WORKER])
     change = diff(old, old)
     assert change.is_empty
-    assert change.unchanged == ("web", "worker")
+    assert change.unchanged_watchers == ("web", "worker")
 
 
 def test_added_removed_and_scaled():
     old = _config(watchers=[WEB, WORKER])
     new = _config(watchers=[(WEB[0], {**WEB[1], "numprocesses": 5}), API])
     change = diff(old, new)
-    assert change.watchers_added == ("api",)
-    assert change.watchers_removed == ("worker",)
+    assert change.added_watchers == ("api",)
+    assert change.removed_watchers == ("worker",)
     assert change.scaled_only == ("web",)
-    assert change.changed == () and change.unchanged == ()
+    assert change.changed_watchers == () and change.unchanged_watchers == ()
     assert not change.is_empty
 
 
@@ -176,7 +160,7 @@ def test_changed_lists_the_differing_options():
         ]
     )
     change = diff(old, new)
-    assert change.changed == ("web", "worker")
+    assert change.changed_watchers == ("web", "worker")
     assert change.changed_options == {"web": ("numprocesses", "env"), "worker": ("graceful_timeout",)}
     assert change.scaled_only == ()
 
@@ -185,10 +169,10 @@ def test_a_changed_socket_changes_the_watchers_that_use_it():
     old = _config(sockets=[("web", {"port": 80}), ("api", {"port": 81})], watchers=[WEB, API, WORKER])
     new = _config(sockets=[("web", {"port": 8080}), ("api", {"port": 81})], watchers=[WEB, API, WORKER])
     change = diff(old, new)
-    assert change.sockets_changed == ("web",)
-    assert change.changed == ("web",)
+    assert change.changed_sockets == ("web",)
+    assert change.changed_watchers == ("web",)
     assert change.changed_options == {"web": ("socket:web",)}
-    assert change.unchanged == ("api", "worker")
+    assert change.unchanged_watchers == ("api", "worker")
 
 
 def test_socket_and_plugin_added_removed():
@@ -198,8 +182,8 @@ def test_socket_and_plugin_added_removed():
         plugins=[PluginConfig("plugin:x", "a.X", {"k": "v"}), PluginConfig("plugin:y", "a.Y")],
     )
     change = diff(old, new)
-    assert (change.sockets_added, change.sockets_removed) == (("b",), ("a",))
-    assert (change.plugins_added, change.plugins_removed, change.plugins_changed) == (
+    assert (change.added_sockets, change.removed_sockets) == (("b",), ("a",))
+    assert (change.added_plugins, change.removed_plugins, change.changed_plugins) == (
         ("plugin:y",),
         (),
         ("plugin:x",),
