@@ -90,10 +90,6 @@ class OptionFamily:
     needs_reload: bool = False
 
 
-def _table(section: Section, *rows: tuple[Any, ...], **common: Any) -> dict[str, Option]:
-    return {row[0]: Option(row[0], section, *row[1:], **common) for row in rows}
-
-
 _W = Section.WATCHER
 _D = Section.DAEMON
 _S = Section.SOCKET
