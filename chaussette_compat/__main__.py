@@ -1,0 +1,5 @@
+"""`python -m chaussette_compat` runs the `chaussette` command."""
+
+from .cli import main
+
+main()
