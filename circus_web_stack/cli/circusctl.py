@@ -607,15 +607,18 @@ def run_shell(session: Session, stdin: TextIO) -> int:
     shell = CircusShell(session, stdin, interactive)
     history = os.path.expanduser(HISTORY_FILE)
     readline = _load_readline(history) if interactive else None
-    intro = f"{PROG} {_version()} on {session.options.endpoint}; 'help' lists commands, Ctrl-D leaves."
+    if interactive:
+        shell.intro = (
+            f"{PROG} {_version()} on {session.options.endpoint}; 'help' lists commands, Ctrl-D leaves."
+        )
     try:
         while True:
             try:
-                shell.cmdloop(intro if interactive else None)
+                shell.cmdloop()
                 break
             except KeyboardInterrupt:
                 print("^C", file=session.out)
-                intro = None
+                shell.intro = None
     finally:
         if readline is not None:
             try:

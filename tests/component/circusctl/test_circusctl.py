@@ -270,3 +270,42 @@ def test_curve_options(short_dir, run_ctl):
         assert bad.returncode == EXIT_USAGE and "needs --curve-server-key" in bad.stderr
     finally:
         server.close()
+
+
+def test_shell_on_a_terminal_completes_names_and_keeps_history(responder, ctl_env, short_dir):
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    args = [sys.executable, "-m", "circus_web_stack.cli.circusctl", "--endpoint", responder.endpoint]
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env={**ctl_env, "TERM": "dumb"})
+    os.close(slave)
+    seen = b""
+
+    def wait_for(text: bytes, count: int = 1) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 10
+        while seen.count(text) < count:
+            assert time.monotonic() < deadline, f"no {text!r} x{count} in {seen!r}"
+            if select.select([master], [], [], 0.05)[0]:
+                seen += os.read(master, 4096)
+
+    # Type only at a prompt: readline puts the terminal in raw mode while it reads a line, and
+    # keys typed before that go through the tty's line editing instead.
+    try:
+        wait_for(b"circusctl) ", 1)
+        os.write(master, b"statu\t w\t\n")  # tab completes the command, then the watcher name
+        wait_for(b"circusctl) ", 2)
+        os.write(master, b"list\n")
+        wait_for(b"circusctl) ", 3)
+        os.write(master, b"\x04")  # Ctrl-D
+        assert proc.wait(timeout=5) == EXIT_OK
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert b"status web\r\nactive\r\n" in seen and b"api.v2\r\nweb\r\n" in seen
+    assert seen.count(b"Ctrl-D leaves") == 1
+    assert (short_dir / ".circusctl_history").read_text().splitlines()[-2:] == ["status web", "list"]
