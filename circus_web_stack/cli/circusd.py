@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
 import logging
+import logging.config as logging_config
 import logging.handlers
 import os
 import sys
@@ -28,11 +30,16 @@ LOG_FORMAT = "%(asctime)s circusd[%(process)d] [%(levelname)s] %(message)s"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="circusd", description="Run a Circus-style process and socket manager.")
+    parser = argparse.ArgumentParser(
+        prog="circusd", description="Run a Circus-style process and socket manager."
+    )
     parser.add_argument("config", help="the circus.ini file")
     parser.add_argument("--log-level", dest="loglevel", help="debug, info, warning, error, critical")
-    parser.add_argument("--log-output", dest="logoutput",
-                        help="'-' for stdout, a file path, or syslog://host:port?facility / syslog:///dev/log")
+    parser.add_argument(
+        "--log-output",
+        dest="logoutput",
+        help="'-' for stdout, a file path, or syslog://host:port?facility / syslog:///dev/log",
+    )
     parser.add_argument("--logger-config", dest="loggerconfig", help="a logging dictConfig file (.ini/.json)")
     parser.add_argument("--daemon", action="store_true", help="detach from the terminal")
     parser.add_argument("--pidfile", help="write the daemon's pid here")
@@ -45,15 +52,11 @@ def configure_logging(level: str, output: str, loggerconfig: str | None) -> None
     for handler in list(root.handlers):
         root.removeHandler(handler)
     if loggerconfig and loggerconfig != "default":
-        import logging.config
-
         if loggerconfig.endswith(".json"):
-            import json
-
             with open(loggerconfig) as f:
-                logging.config.dictConfig(json.load(f))
+                logging_config.dictConfig(json.load(f))
         else:
-            logging.config.fileConfig(loggerconfig, disable_existing_loggers=False)
+            logging_config.fileConfig(loggerconfig, disable_existing_loggers=False)
         return
     handler: logging.Handler
     if output in ("-", "stdout"):
@@ -113,8 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"circusd: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     daemon_cfg = config.daemon
-    configure_logging(args.loglevel or daemon_cfg.loglevel, args.logoutput or daemon_cfg.logoutput,
-                      args.loggerconfig or daemon_cfg.loggerconfig)
+    configure_logging(
+        args.loglevel or daemon_cfg.loglevel,
+        args.logoutput or daemon_cfg.logoutput,
+        args.loggerconfig or daemon_cfg.loggerconfig,
+    )
     for warning in config.warnings:
         logging.getLogger("circus_web_stack.config").warning("%s", warning)
     if daemon_cfg.umask is not None:

@@ -167,6 +167,7 @@ class WatcherConfig:
     hooks: Mapping[str, HookSpec] = _d(WATCHER_OPTIONS, "hooks")
     stdout_stream: StreamSpec | None = _d(WATCHER_OPTIONS, "stdout_stream")  # noqa: RUF009 (None)
     stderr_stream: StreamSpec | None = _d(WATCHER_OPTIONS, "stderr_stream")  # noqa: RUF009 (None)
+    readiness: str = _d(WATCHER_OPTIONS, "readiness")
     max_surge: int = _d(WATCHER_OPTIONS, "max_surge")
     ready_timeout: float = _d(WATCHER_OPTIONS, "ready_timeout")
     scale_down: str = _d(WATCHER_OPTIONS, "scale_down")

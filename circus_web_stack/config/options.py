@@ -453,8 +453,8 @@ WATCHER_OPTIONS: dict[str, Option] = {
             None,
             "where stdout goes; in the ini use stdout_stream.<key>",
             True,
-            False,
-            default_doc="(discarded)",
+            True,
+            default_doc="(inherits circusd's)",
             in_ini=False,
         ),
         Option(
@@ -464,9 +464,19 @@ WATCHER_OPTIONS: dict[str, Option] = {
             None,
             "where stderr goes; in the ini use stderr_stream.<key>",
             True,
-            False,
-            default_doc="(discarded)",
+            True,
+            default_doc="(inherits circusd's)",
             in_ini=False,
+        ),
+        Option(
+            "readiness",
+            _W,
+            Choice("auto", "notify", "alive"),
+            "auto",
+            "when a new process counts as ready: notify waits for READY=1 on NOTIFY_SOCKET; alive takes "
+            "warmup_delay seconds alive; auto waits for READY=1 once a process of the watcher has sent it",
+            True,
+            False,
         ),
         Option(
             "max_surge", _W, Int(1), 1, "new processes started at once during a rolling reload", True, False
@@ -540,6 +550,7 @@ WATCHER_FAMILIES: tuple[OptionFamily, ...] = (
         f"stdout stream: class ({', '.join(STREAM_CLASSES)} or a dotted callable) and its options",
         _STREAM_KEYS,
         settable=True,
+        needs_reload=True,
     ),
     OptionFamily(
         "stderr_stream.",
@@ -549,6 +560,7 @@ WATCHER_FAMILIES: tuple[OptionFamily, ...] = (
         "stderr stream, as stdout_stream",
         _STREAM_KEYS,
         settable=True,
+        needs_reload=True,
     ),
     OptionFamily(
         "flapping.",

@@ -58,9 +58,7 @@ DAEMON_TRANSITIONS: dict[DaemonState, frozenset[DaemonState]] = {
 LIVE_PROCESS_STATES = frozenset({ProcessState.STARTING, ProcessState.RUNNING})
 
 
-def check_transition(
-    table: dict, current: StrEnum, new: StrEnum, what: str = "state"
-) -> None:
+def check_transition(table: dict, current: StrEnum, new: StrEnum, what: str = "state") -> None:
     """Raise InvalidTransition unless `table` allows current -> new (staying put is always allowed)."""
     if current == new:
         return

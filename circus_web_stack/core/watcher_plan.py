@@ -68,7 +68,9 @@ def plan_recycle(processes: Sequence[ProcessView], now_s: float) -> list[StopPro
 
 
 def next_recycle_at(processes: Sequence[ProcessView]) -> float | None:
-    deadlines = [p.expires_s for p in processes if p.expires_s is not None and p.state == ProcessState.RUNNING]
+    deadlines = [
+        p.expires_s for p in processes if p.expires_s is not None and p.state == ProcessState.RUNNING
+    ]
     return min(deadlines) if deadlines else None
 
 

@@ -72,12 +72,18 @@ class Arbiter:
     # ----------------------------------------------------------------- lookups
 
     def _make_watcher(self, wcfg: Any) -> Watcher:
-        return Watcher(wcfg, sockets=self.sockets, arbiter=self, emit=self._emit,
-                       notify_socket=self._notify.address if self._notify else None)
+        return Watcher(
+            wcfg,
+            sockets=self.sockets,
+            arbiter=self,
+            emit=self._emit,
+            notify_socket=self._notify.address if self._notify else None,
+        )
 
     def get_watcher(self, name: str) -> Watcher:
         watcher = self.watchers.get(name) or next(
-            (w for w in self.watchers.values() if w.name.lower() == name.lower()), None)
+            (w for w in self.watchers.values() if w.name.lower() == name.lower()), None
+        )
         if watcher is None:
             raise ClientError(f"program {name} not found", Errno.MESSAGE_ERROR)
         return watcher
@@ -193,9 +199,7 @@ class Arbiter:
             self._stopping.join()
             return
         self._stopping = gevent.getcurrent()
-        if self.state == DaemonState.STARTING:
-            self._set_state(DaemonState.STOPPING)
-        elif self.state == DaemonState.RUNNING:
+        if self.state == DaemonState.STARTING or self.state == DaemonState.RUNNING:
             self._set_state(DaemonState.STOPPING)
         log.info("stopping every watcher (%s)", "fast" if fast else "graceful")
         if self._startup is not None:
@@ -268,9 +272,12 @@ class Arbiter:
 
     def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, Any]:
         self.reopen_logs()
-        return {w.name: w.reload(graceful=graceful, sequential=sequential)
-                for w in (self.watchers[n] for n in start_order((w.name, w.priority)
-                                                                for w in self.watchers.values()))}
+        return {
+            w.name: w.reload(graceful=graceful, sequential=sequential)
+            for w in (
+                self.watchers[n] for n in start_order((w.name, w.priority) for w in self.watchers.values())
+            )
+        }
 
     def restart(self) -> dict[str, Any]:
         """Every watcher stopped, then started; the sockets stay bound, so nothing is refused (Circus
@@ -290,8 +297,10 @@ class Arbiter:
             raise ClientError(f"the new configuration is invalid, nothing changed: {exc}") from exc
         change = diff(self.config, new)
         if change.daemon_changed:
-            log.warning("[circus] options changed (%s); they take effect when circusd restarts",
-                        ", ".join(change.daemon_keys))
+            log.warning(
+                "[circus] options changed (%s); they take effect when circusd restarts",
+                ", ".join(change.daemon_keys),
+            )
         # Bind the new sockets first, all or nothing, so that a bad address changes nothing.
         fresh = [s for s in new.sockets if s.name in set(change.added_sockets) | set(change.changed_sockets)]
         staged = {}
@@ -301,7 +310,9 @@ class Arbiter:
         except OSError as exc:
             for bound in staged.values():
                 bound.close()
-            raise ClientError(f"the new configuration cannot bind its sockets, nothing changed: {exc}") from exc
+            raise ClientError(
+                f"the new configuration cannot bind its sockets, nothing changed: {exc}"
+            ) from exc
         replaced = []
         for name, bound in staged.items():
             old = self.sockets.get(name)

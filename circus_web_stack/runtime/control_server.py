@@ -96,15 +96,26 @@ class ControlServer:
         except OSError as exc:
             log.exception("%s failed", request.command)
             if not reply_now:
-                self._send(encode_error(request, ClientError(str(exc), Errno.OS_ERROR), now=time.time(),
-                                        tb=traceback.format_exc()))
+                self._send(
+                    encode_error(
+                        request,
+                        ClientError(str(exc), Errno.OS_ERROR),
+                        now=time.time(),
+                        tb=traceback.format_exc(),
+                    )
+                )
             return
         except Exception as exc:
             log.exception("%s failed", request.command)
             if not reply_now:
-                self._send(encode_error(request, ClientError(f"{type(exc).__name__}: {exc}",
-                                                             Errno.COMMAND_ERROR),
-                                        now=time.time(), tb=traceback.format_exc()))
+                self._send(
+                    encode_error(
+                        request,
+                        ClientError(f"{type(exc).__name__}: {exc}", Errno.COMMAND_ERROR),
+                        now=time.time(),
+                        tb=traceback.format_exc(),
+                    )
+                )
             return
         if reply_now or request.command in REPLY_FIRST:
             return

@@ -16,7 +16,9 @@ from circus_web_stack.runtime.publisher import EventPublisher
 
 def resolve_endpoints(config: Config, env: dict[str, str] | None = None) -> dict[str, str]:
     """The endpoints to bind: the configured ones, else ipc sockets in the private runtime directory."""
-    defaults = default_endpoints(default_runtime_dir(env if env is not None else dict(os.environ), os.getuid()))
+    defaults = default_endpoints(
+        default_runtime_dir(env if env is not None else dict(os.environ), os.getuid())
+    )
     daemon = config.daemon
     return {
         "control": daemon.endpoint or defaults["control"],
@@ -35,8 +37,11 @@ def load_curve_keys(config: Config) -> CurveKeys | None:
     if secret is None:
         from circus_web_stack.core.errors import ConfigError
 
-        raise ConfigError(f"{path} holds no secret key (make one with `circusctl keygen`)",
-                          section="circus", option="curve_secret_key_file")
+        raise ConfigError(
+            f"{path} holds no secret key (make one with `circusctl keygen`)",
+            section="circus",
+            option="curve_secret_key_file",
+        )
     return CurveKeys(public=public, secret=secret)
 
 
@@ -45,7 +50,10 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     curve = load_curve_keys(config)
     for option, key in (("endpoint", "control"), ("pubsub_endpoint", "pubsub"), ("stats_endpoint", "stats")):
         check_endpoint(endpoints[key], option=option, curve=curve, insecure=config.daemon.insecure)
-    extensions = [EventPublisher(endpoints["pubsub"], curve=curve), ControlServer(endpoints["control"], curve=curve)]
+    extensions = [
+        EventPublisher(endpoints["pubsub"], curve=curve),
+        ControlServer(endpoints["control"], curve=curve),
+    ]
     arbiter = Arbiter(config, extensions=extensions, **kwargs)
     arbiter.endpoints = endpoints
     return arbiter

@@ -22,7 +22,7 @@ class CurveKeys:
 
 
 def is_loopback_tcp(endpoint: str) -> bool:
-    host = endpoint[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
+    host = endpoint[len("tcp://") :].rsplit(":", 1)[0].strip("[]")
     if host == "localhost":
         return True
     try:
@@ -39,7 +39,9 @@ def check_endpoint(endpoint: str, *, option: str, curve: CurveKeys | None, insec
         raise ConfigError(
             f"{endpoint} is reachable from other hosts and would let anyone run any command as this user; "
             "configure curve_secret_key_file (CurveZMQ) or set 'insecure = true' in [circus]",
-            section="circus", option=option)
+            section="circus",
+            option=option,
+        )
 
 
 def bind_endpoint(sock: Any, endpoint: str, curve: CurveKeys | None = None) -> None:
@@ -54,8 +56,10 @@ def bind_endpoint(sock: Any, endpoint: str, curve: CurveKeys | None = None) -> N
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if os.path.exists(path):
             if _someone_listens(path):
-                raise ConfigError(f"{endpoint} is already in use by a running daemon "
-                                  "(stop it, or give this one another endpoint)")
+                raise ConfigError(
+                    f"{endpoint} is already in use by a running daemon "
+                    "(stop it, or give this one another endpoint)"
+                )
             os.unlink(path)  # stale: left by a daemon that died
         old = os.umask(0o077)
         try:

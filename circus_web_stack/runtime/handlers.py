@@ -45,8 +45,11 @@ def _matched(arbiter: Any, props: Props) -> list[Watcher]:
 def _each(arbiter: Any, props: Props, action: Callable[[Watcher], dict]) -> dict:
     watchers = _matched(arbiter, props)
     results = [action(w) for w in watchers]
-    return {"info": results[0]} if len(results) == 1 else {"info": dict(zip((w.name for w in watchers),
-                                                                            results, strict=True))}
+    return (
+        {"info": results[0]}
+        if len(results) == 1
+        else {"info": dict(zip((w.name for w in watchers), results, strict=True))}
+    )
 
 
 # ------------------------------------------------------------------- watchers
@@ -59,7 +62,9 @@ def add(arbiter: Any, props: Props) -> dict:
     if owner is not None:
         import pwd
 
-        owner_uid = pwd.getpwnam(owner).pw_uid if isinstance(owner, str) and not owner.isdigit() else int(owner)
+        owner_uid = (
+            pwd.getpwnam(owner).pw_uid if isinstance(owner, str) and not owner.isdigit() else int(owner)
+        )
         # Circus's rule: over an owned ipc endpoint, added watchers run as the endpoint's owner.
         if "uid" in options and str(options["uid"]) not in (str(owner), str(owner_uid)):
             raise ClientError(f"uid must be the endpoint owner {owner!r} when endpoint_owner is set")
@@ -201,8 +206,10 @@ def stats(arbiter: Any, props: Props) -> dict:
         if proc is None:
             raise ClientError(f"process {pid} not found in watcher {watcher.name!r}", Errno.MESSAGE_ERROR)
         sample = arbiter.sampler.sample_many([proc.pid])[proc.pid]
-        return {"process": proc.pid, "info": process_info(sample, now=time.time(), started=proc.started,
-                                                           wid=proc.wid)}
+        return {
+            "process": proc.pid,
+            "info": process_info(sample, now=time.time(), started=proc.started, wid=proc.wid),
+        }
     return {"name": watcher.name, "info": _watcher_infos(arbiter, watcher, extended)}
 
 
@@ -266,8 +273,12 @@ def signal_(arbiter: Any, props: Props) -> dict:
             raise ClientError(f"process {props['childpid']} is not a child of {props.get('pid')}")
         os.kill(int(props["childpid"]), signum)
         return {}
-    watcher.send_signal(signum, pid=None if pid is None else int(pid), children=bool(props.get("children")),
-                        recursive=bool(props.get("recursive")))
+    watcher.send_signal(
+        signum,
+        pid=None if pid is None else int(pid),
+        children=bool(props.get("children")),
+        recursive=bool(props.get("recursive")),
+    )
     return {}
 
 
@@ -276,9 +287,11 @@ def kill(arbiter: Any, props: Props) -> dict:
     watcher = arbiter.get_watcher(props["name"])
     pid = props.get("pid")
     timeout = props.get("graceful_timeout")
-    watcher.kill(pid=None if pid is None else int(pid),
-                 signum=None if props.get("signum") is None else int(props["signum"]),
-                 graceful_timeout=None if timeout is None else float(timeout))
+    watcher.kill(
+        pid=None if pid is None else int(pid),
+        signum=None if props.get("signum") is None else int(props["signum"]),
+        graceful_timeout=None if timeout is None else float(timeout),
+    )
     return {}
 
 
@@ -286,4 +299,3 @@ def kill(arbiter: Any, props: Props) -> dict:
 def quit_(arbiter: Any, props: Props) -> dict:
     arbiter.stop()
     return {}
-

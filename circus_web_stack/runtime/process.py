@@ -19,8 +19,15 @@ from circus_web_stack.runtime.spawner import Child
 
 
 class Process:
-    def __init__(self, watcher_name: str, wid: int, child: Child, *, generation: int = 0,
-                 expires_s: float | None = None) -> None:
+    def __init__(
+        self,
+        watcher_name: str,
+        wid: int,
+        child: Child,
+        *,
+        generation: int = 0,
+        expires_s: float | None = None,
+    ) -> None:
         self.watcher_name = watcher_name
         self.wid = wid
         self.child = child

@@ -36,8 +36,11 @@ class Sampler:
                 key = (pid, create_time)
                 prev = self._last.get(key)
                 self._last[key] = (cpu_s, now)
-                pct = (cpu_percent(prev[0], prev[1], cpu_s, now) if prev
-                       else lifetime_cpu_percent(cpu_s, create_time, now))
+                pct = (
+                    cpu_percent(prev[0], prev[1], cpu_s, now)
+                    if prev
+                    else lifetime_cpu_percent(cpu_s, create_time, now)
+                )
                 username = nice = argv = None
                 with contextlib.suppress(psutil.Error):
                     username = proc.username()
@@ -48,13 +51,21 @@ class Sampler:
                 children: tuple[ProcessSample, ...] = ()
                 if with_children:
                     with contextlib.suppress(psutil.Error):
-                        children = tuple(self.sample_one(c.pid, with_children=False)
-                                         for c in proc.children(recursive=True))
+                        children = tuple(
+                            self.sample_one(c.pid, with_children=False) for c in proc.children(recursive=True)
+                        )
                 return ProcessSample(
-                    pid=pid, rss_bytes=mem.rss, vms_bytes=mem.vms,
+                    pid=pid,
+                    rss_bytes=mem.rss,
+                    vms_bytes=mem.vms,
                     mem_percent=mem.rss / psutil.virtual_memory().total * 100,
-                    cpu_seconds=cpu_s, cpu_percent=pct, username=username, nice=nice,
-                    create_time=create_time, argv=argv, children=children,
+                    cpu_seconds=cpu_s,
+                    cpu_percent=pct,
+                    username=username,
+                    nice=nice,
+                    create_time=create_time,
+                    argv=argv,
+                    children=children,
                 )
         except psutil.Error:
             return ProcessSample(pid=pid)

@@ -62,7 +62,13 @@ class BoundSocket:
     def info(self) -> dict[str, object]:
         if self.path is not None:
             return {"fd": self.fd, "name": self.name, "backlog": self.backlog, "path": self.path}
-        return {"fd": self.fd, "name": self.name, "backlog": self.backlog, "host": self.host, "port": self.port}
+        return {
+            "fd": self.fd,
+            "name": self.name,
+            "backlog": self.backlog,
+            "host": self.host,
+            "port": self.port,
+        }
 
     def close(self) -> None:
         self.sock.close()

@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 
 import gevent
 
-_RLIMITS = {name[len("RLIMIT_"):].lower(): getattr(resource, name) for name in dir(resource)
-            if name.startswith("RLIMIT_")}
+_RLIMITS = {
+    name[len("RLIMIT_") :].lower(): getattr(resource, name)
+    for name in dir(resource)
+    if name.startswith("RLIMIT_")
+}
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,10 @@ def _stream_arg(capture: bool, close: bool) -> int | None:
 
 
 def _rlimit_setter(rlimits: Mapping[str, int | None]):
-    items = [(_RLIMITS[name], resource.RLIM_INFINITY if value is None else value)
-             for name, value in rlimits.items()]
+    items = [
+        (_RLIMITS[name], resource.RLIM_INFINITY if value is None else value)
+        for name, value in rlimits.items()
+    ]
 
     def apply_rlimits() -> None:  # runs in the child between fork and exec: keep it tiny
         for which, value in items:
@@ -86,11 +91,7 @@ def spawn(spec: SpawnSpec) -> Child:
     """Start the child in its own session (setsid, as Circus does) so that a signal meant for the daemon's
     terminal never reaches it, and so that its process group can be killed as a whole.
     Raises OSError (e.g. FileNotFoundError for a missing command) when exec fails."""
-    stdin: int | None
-    if spec.stdin is not None:
-        stdin = spec.stdin
-    else:
-        stdin = subprocess.DEVNULL if spec.close_stdin else None
+    stdin = spec.stdin if spec.stdin is not None else (subprocess.DEVNULL if spec.close_stdin else None)
     extra_groups = None
     if spec.uid is not None and spec.gid is not None:
         with contextlib.suppress(KeyError):
@@ -135,6 +136,6 @@ def wait_exit(child: Child) -> int:
     _, status = os.waitpid(child.pid, 0)
     os.close(child.pidfd)
     code = os.waitstatus_to_exitcode(status)
-    # Tell Popen the child is gone, or its finalizer would waitpid() a pid that may by then be another child's.
+    # Tell Popen the child is gone, or its finalizer would waitpid() a pid that may be reused by then.
     child.popen.returncode = code
     return code

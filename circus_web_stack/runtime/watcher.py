@@ -52,6 +52,8 @@ log = logging.getLogger("circus_web_stack.watcher")
 
 # How long a SIGKILLed process may take to disappear before we say so (a process in D state can't die).
 KILL_WAIT_S = 10.0
+# A fast stop (SIGQUIT) gives each process this long after its stop signal before SIGKILL.
+FAST_STOP_S = 1.0
 
 EmitFn = Callable[[str, str, dict[str, Any]], None]
 
@@ -90,7 +92,7 @@ class Watcher:
         self._generation = 0
         self._spawn_failures = 0
         # Learned: once any process of this watcher has said READY=1, its successors are expected to.
-        self.notifies_ready = config.readiness == "notify" if hasattr(config, "readiness") else False
+        self.notifies_ready = config.readiness == "notify"
 
     @classmethod
     def from_options(cls, name: str, cmd: str, **options: Any) -> Watcher:
@@ -129,8 +131,9 @@ class Watcher:
         return sorted(self.processes)
 
     def live_processes(self) -> list[Process]:
-        return sorted((p for p in self.processes.values() if p.state in LIVE_PROCESS_STATES),
-                      key=lambda p: p.wid)
+        return sorted(
+            (p for p in self.processes.values() if p.state in LIVE_PROCESS_STATES), key=lambda p: p.wid
+        )
 
     # ----------------------------------------------------------------- commands
 
@@ -191,15 +194,17 @@ class Watcher:
         with self._command_lock:
             return self._apply_config(new)
 
-    def send_signal(self, signum: int, *, pid: int | None = None, children: bool = False,
-                    recursive: bool = False) -> list[int]:
+    def send_signal(
+        self, signum: int, *, pid: int | None = None, children: bool = False, recursive: bool = False
+    ) -> list[int]:
         targets = [self._process(pid)] if pid is not None else self.live_processes()
         for proc in targets:
             proc.send_signal(signum, children=children, recursive=recursive)
         return [p.pid for p in targets]
 
-    def kill(self, *, pid: int | None = None, signum: int | None = None,
-             graceful_timeout: float | None = None) -> list[int]:
+    def kill(
+        self, *, pid: int | None = None, signum: int | None = None, graceful_timeout: float | None = None
+    ) -> list[int]:
         """Stop one process (or all) with the stop signal and SIGKILL after graceful_timeout; the
         watcher replaces them as usual."""
         with self._command_lock:
@@ -268,9 +273,15 @@ class Watcher:
         self._set_state(WatcherState.STOPPING)
         self._cancel_background()
         procs = list(self.processes.values())
-        timeout = min(self.config.graceful_timeout, 1.0) if fast else None
+        timeout = min(self.config.graceful_timeout, FAST_STOP_S) if fast else None
         for proc in procs:
             self._stop_process(proc, "stop", timeout_s=timeout)
+        if fast:
+            # Processes already draining (a reload, max_age) keep their own long deadline otherwise.
+            deadline = time.monotonic() + FAST_STOP_S
+            for proc in procs:
+                if not proc.exited.wait(max(0.0, deadline - time.monotonic())):
+                    proc.kill_tree()
         for proc in procs:
             proc.exited.wait()
         self._close_streams()
@@ -314,10 +325,10 @@ class Watcher:
             self._emit("updated")
         if self.state == WatcherState.STOPPED:
             return False
+        if new.stdout_stream != old.stdout_stream or new.stderr_stream != old.stderr_stream:
+            self._close_streams()
+            self._open_streams()
         if any(needs_reload(k) for k in changed):
-            if new.stdout_stream != old.stdout_stream or new.stderr_stream != old.stderr_stream:
-                self._close_streams()
-                self._open_streams()
             self._replace_processes(sequential=False)
             self._emit("reload")
             return True
@@ -368,8 +379,11 @@ class Watcher:
 
     def spawn_variables(self, wid: int, env: dict[str, str]) -> dict[str, str]:
         """The $(circus.*) variables of one spawn (PROTOCOL.md 3.8)."""
-        variables = {f"circus.{k}": "" if v is None else str(v)
-                     for k, v in self.config.option_values().items() if not isinstance(v, dict | list)}
+        variables = {
+            f"circus.{k}": "" if v is None else str(v)
+            for k, v in self.config.option_values().items()
+            if not isinstance(v, dict | list)
+        }
         variables["circus.wid"] = str(wid)
         variables["circus.name"] = self.name
         variables["circus.working_dir"] = self.config.working_dir or os.getcwd()
@@ -388,8 +402,9 @@ class Watcher:
         if cfg.copy_path:
             env["PYTHONPATH"] = os.pathsep.join(p for p in [*sys.path, env.get("PYTHONPATH", "")] if p)
         if cfg.virtualenv:
-            site = glob.glob(os.path.join(cfg.virtualenv, "lib", f"python{cfg.virtualenv_py_ver or '*'}",
-                                          "site-packages"))
+            site = glob.glob(
+                os.path.join(cfg.virtualenv, "lib", f"python{cfg.virtualenv_py_ver or '*'}", "site-packages")
+            )
             env["PYTHONPATH"] = os.pathsep.join(p for p in [*site, env.get("PYTHONPATH", "")] if p)
             env["PATH"] = os.pathsep.join([os.path.join(cfg.virtualenv, "bin"), env.get("PATH", os.defpath)])
             env["VIRTUAL_ENV"] = cfg.virtualenv
@@ -452,9 +467,13 @@ class Watcher:
             return None
         self._spawn_failures = 0
         cfg = self.config
-        proc = Process(self.name, wid, child, generation=self._generation,
-                       expires_s=expiry_deadline(time.monotonic(), cfg.max_age, cfg.max_age_variance,
-                                                 random.random()))
+        proc = Process(
+            self.name,
+            wid,
+            child,
+            generation=self._generation,
+            expires_s=expiry_deadline(time.monotonic(), cfg.max_age, cfg.max_age_variance, random.random()),
+        )
         self.processes[proc.pid] = proc
         for name, fd in (("stdout", child.stdout_fd), ("stderr", child.stderr_fd)):
             if fd is not None:
@@ -463,7 +482,7 @@ class Watcher:
         gevent.spawn(self._watch_exit, proc)
         log.info("spawned %s pid=%d", proc.label, proc.pid)
         self._emit("spawn", process_pid=proc.pid, time=proc.started)
-        if not self.notifies_ready:
+        if not self.notifies_ready or cfg.readiness == "alive":
             if cfg.warmup_delay > 0:
                 gevent.spawn_later(cfg.warmup_delay, self._warmup_elapsed, proc)
             else:
@@ -497,12 +516,13 @@ class Watcher:
         proc = self.processes.get(pid)
         if proc is None:
             return False
-        self.notifies_ready = True
+        if self.config.readiness != "alive":
+            self.notifies_ready = True
         self._mark_ready(proc)
         return True
 
     def _warmup_elapsed(self, proc: Process) -> None:
-        if not self.notifies_ready:
+        if not self.notifies_ready or self.config.readiness == "alive":
             self._mark_ready(proc)
 
     def _mark_ready(self, proc: Process) -> None:
@@ -524,13 +544,17 @@ class Watcher:
         self.processes.pop(proc.pid, None)
         proc.exited.set()
         if expected:
-            log.info("reaped %s pid=%d (%s): %s", proc.label, proc.pid, proc.stop_reason, describe_exit(exit_code))
+            log.info(
+                "reaped %s pid=%d (%s): %s", proc.label, proc.pid, proc.stop_reason, describe_exit(exit_code)
+            )
         else:
-            log.warning("exited %s pid=%d: %s after %.1fs", proc.label, proc.pid, describe_exit(exit_code),
-                        proc.age())
+            log.warning(
+                "exited %s pid=%d: %s after %.1fs", proc.label, proc.pid, describe_exit(exit_code), proc.age()
+            )
         self._emit("reap", process_pid=proc.pid, exit_code=exit_code)
-        self._run_hook("after_reap", process_pid=proc.pid, time=time.time(), exit_code=exit_code,
-                       process_status=None)
+        self._run_hook(
+            "after_reap", process_pid=proc.pid, time=time.time(), exit_code=exit_code, process_status=None
+        )
         if expected or self.state not in (WatcherState.STARTING, WatcherState.ACTIVE):
             self._reconcile()
             return
@@ -546,19 +570,37 @@ class Watcher:
         if isinstance(decision, PauseWatcher):
             self._pause(decision)
         elif isinstance(decision, GiveUpWatcher):
-            self._give_up(f"still flapping after {decision.pauses} pause(s) "
-                          f"(flapping.max_retry = {self.config.flapping.max_retry})")
+            self._give_up(
+                f"still flapping after {decision.pauses} pause(s) "
+                f"(flapping.max_retry = {self.config.flapping.max_retry})"
+            )
         else:
             self._reconcile()
 
     def _pause(self, decision: PauseWatcher) -> None:
         spec = self.config.flapping
-        left = "unlimited retries" if decision.retries_left is None else f"{decision.retries_left} retries left"
-        log.warning("%s is flapping: %d exits within %gs; pausing %gs (pause %d, %s)", self.name,
-                    spec.attempts, spec.window, decision.retry_in_s, decision.attempt, left)
+        left = (
+            "unlimited retries" if decision.retries_left is None else f"{decision.retries_left} retries left"
+        )
+        log.warning(
+            "%s is flapping: %d exits within %gs; pausing %gs (pause %d, %s)",
+            self.name,
+            spec.attempts,
+            spec.window,
+            decision.retry_in_s,
+            decision.attempt,
+            left,
+        )
         self._paused_until_s = time.monotonic() + decision.retry_in_s
-        self._emit("flapping", attempts=spec.attempts, window=spec.window, retry_in=decision.retry_in_s,
-                   pause=decision.attempt, retries_left=decision.retries_left, gave_up=False)
+        self._emit(
+            "flapping",
+            attempts=spec.attempts,
+            window=spec.window,
+            retry_in=decision.retry_in_s,
+            pause=decision.attempt,
+            retries_left=decision.retries_left,
+            gave_up=False,
+        )
         self._timers["resume"] = gevent.spawn_later(decision.retry_in_s, self._resume)
 
     def _resume(self) -> None:
@@ -568,28 +610,43 @@ class Watcher:
         self._reconcile()
 
     def _give_up(self, why: str) -> None:
-        log.error("%s: giving up: %s; the watcher is stopped (circusctl start %s to try again)",
-                  self.name, why, self.name)
+        log.error(
+            "%s: giving up: %s; the watcher is stopped (circusctl start %s to try again)",
+            self.name,
+            why,
+            self.name,
+        )
         self._paused_until_s = float("inf")
         self._emit("flapping", gave_up=True, reason=why)
         gevent.spawn(self.stop)
 
     # ----------------------------------------------------------------- stopping processes
 
-    def _stop_process(self, proc: Process, reason: str, *, signum: int | None = None,
-                      timeout_s: float | None = None) -> None:
+    def _stop_process(
+        self, proc: Process, reason: str, *, signum: int | None = None, timeout_s: float | None = None
+    ) -> None:
         """Begin a graceful stop; never yields. A greenlet escalates to SIGKILL after the timeout."""
         if proc.state in (ProcessState.STOPPING, ProcessState.EXITED):
             return
         proc.set_state(ProcessState.STOPPING)
         proc.stop_reason = reason
-        gevent.spawn(self._stop_sequence, proc, reason, signum or self.config.stop_signal,
-                     self.config.graceful_timeout if timeout_s is None else timeout_s)
+        gevent.spawn(
+            self._stop_sequence,
+            proc,
+            reason,
+            signum or self.config.stop_signal,
+            self.config.graceful_timeout if timeout_s is None else timeout_s,
+        )
 
     def _stop_sequence(self, proc: Process, reason: str, signum: int, timeout_s: float) -> None:
         if signum != signal.SIGKILL and not self._run_hook("before_signal", pid=proc.pid, signum=signum):
-            log.info("%s pid=%d: before_signal hook vetoed %s (%s)", proc.label, proc.pid,
-                     signal_name(signum), reason)
+            log.info(
+                "%s pid=%d: before_signal hook vetoed %s (%s)",
+                proc.label,
+                proc.pid,
+                signal_name(signum),
+                reason,
+            )
         else:
             log.info("stopping %s pid=%d (%s) with %s", proc.label, proc.pid, reason, signal_name(signum))
             proc.send_signal(signum, recursive=self.config.stop_children)
@@ -598,12 +655,21 @@ class Watcher:
         if proc.exited.wait(timeout_s):
             return
         if timeout_s > 0:
-            log.warning("%s pid=%d ignored %s for %gs (graceful_timeout); sending SIGKILL", proc.label,
-                        proc.pid, signal_name(signum), timeout_s)
+            log.warning(
+                "%s pid=%d ignored %s for %gs (graceful_timeout); sending SIGKILL",
+                proc.label,
+                proc.pid,
+                signal_name(signum),
+                timeout_s,
+            )
         proc.kill_tree()
         if not proc.exited.wait(KILL_WAIT_S):
-            log.error("%s pid=%d survived SIGKILL for %gs (uninterruptible sleep?)", proc.label, proc.pid,
-                      KILL_WAIT_S)
+            log.error(
+                "%s pid=%d survived SIGKILL for %gs (uninterruptible sleep?)",
+                proc.label,
+                proc.pid,
+                KILL_WAIT_S,
+            )
 
     # ----------------------------------------------------------------- reload
 
@@ -631,7 +697,7 @@ class Watcher:
         return {"stopped": [p.pid for p in old], "started": started, "kept": []}
 
     def _wait_ready(self, proc: Process) -> bool:
-        timeout = getattr(self.config, "ready_timeout", 30.0)
+        timeout = self.config.ready_timeout
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.ready.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
@@ -646,7 +712,9 @@ class Watcher:
         for name in ("stdout", "stderr"):
             spec = getattr(self.config, f"{name}_stream")
             if spec is not None and name not in self._streams:
-                self._streams[name] = streams.open_stream(spec.class_name, dict(spec.options))
+                self._streams[name] = streams.open_stream(
+                    spec.class_name, dict(spec.options), option_prefix=f"{name}_stream"
+                )
 
     def _close_streams(self) -> None:
         pumps, self._pumps = self._pumps, []
@@ -659,4 +727,3 @@ class Watcher:
     def reopen_streams(self) -> None:
         for stream in self._streams.values():
             stream.reopen()
-

@@ -41,10 +41,22 @@ class Daemon:
         self._started_at = time.time()
         env = dict(os.environ, PYTHONUNBUFFERED="1", CIRCUS_RUNTIME_DIR=str(self.workdir / "run"))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "circus_web_stack.cli.circusd", str(self.ini_path),
-             "--log-output", str(self.log_path), "--log-level", "debug", *self.extra_args],
-            cwd=self.workdir, env=env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=open(self.workdir / "circusd.stderr", "wb"),  # noqa: SIM115
+            [
+                sys.executable,
+                "-m",
+                "circus_web_stack.cli.circusd",
+                str(self.ini_path),
+                "--log-output",
+                str(self.log_path),
+                "--log-level",
+                "debug",
+                *self.extra_args,
+            ],
+            cwd=self.workdir,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.workdir / "circusd.stderr", "wb"),  # noqa: SIM115
         )
         return self
 
@@ -102,7 +114,9 @@ class Daemon:
 
     def wait_log(self, pattern: str, timeout: float = 10.0) -> re.Match:
         regex = re.compile(pattern)
-        return wait_until(lambda: regex.search(self.log()), timeout, f"log line /{pattern}/\n{self.log()[-3000:]}")
+        return wait_until(
+            lambda: regex.search(self.log()), timeout, f"log line /{pattern}/\n{self.log()[-3000:]}"
+        )
 
     def spawned_pids(self) -> list[int]:
         return [int(m["pid"]) for m in SPAWNED.finditer(self.log())]
@@ -122,9 +136,14 @@ class Daemon:
                     alive.append(kid)
         return alive
 
-    def wait_children(self, count: int, name: str | None = None, timeout: float = 10.0) -> list[psutil.Process]:
-        return wait_until(lambda: (lambda k: k if len(k) == count else None)(self.children(name)), timeout,
-                          f"{count} children{' named ' + name if name else ''}; log:\n{self.log()[-3000:]}")
+    def wait_children(
+        self, count: int, name: str | None = None, timeout: float = 10.0
+    ) -> list[psutil.Process]:
+        return wait_until(
+            lambda: (lambda k: k if len(k) == count else None)(self.children(name)),
+            timeout,
+            f"{count} children{' named ' + name if name else ''}; log:\n{self.log()[-3000:]}",
+        )
 
     def wait_running(self, timeout: float = 10.0) -> None:
         self.wait_log(r"circusd running", timeout)

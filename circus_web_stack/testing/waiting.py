@@ -13,8 +13,9 @@ class WaitTimeout(AssertionError):
     pass
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 5.0, what: str = "condition",
-               interval: float = 0.01) -> T:
+def wait_until(
+    condition: Callable[[], T], timeout: float = 5.0, what: str = "condition", interval: float = 0.01
+) -> T:
     """Return the first truthy value of `condition()`, or fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: T = condition()

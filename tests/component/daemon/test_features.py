@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +41,8 @@ def test_env_sections_substitution_and_working_dir(circusd, tmp_path):
     workdir.mkdir()
     d = circusd(f"""
         [watcher:app]
-        cmd = {PY} {tmp_path / "dump.py"} {out} wid=$(circus.wid) name=((circus.name)) n=$(circus.numprocesses)
+        cmd = {PY} {tmp_path / "dump.py"} {out} wid=$(circus.wid) name=((circus.name))
+            n=$(circus.numprocesses)
         working_dir = {workdir}
         umask = 027
         [env]
@@ -74,18 +78,24 @@ def test_copy_env_and_rlimits(circusd, tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
-def test_uid_and_gid(circusd, tmp_path):
-    (tmp_path / "dump.py").write_text(DUMP)
-    os.chmod(tmp_path, 0o777)
-    out = tmp_path / "dump.json"
+def test_uid_and_gid(circusd):
     nobody = pwd.getpwnam("nobody")
-    circusd(f"""
-        [watcher:app]
-        cmd = {PY} {tmp_path / "dump.py"} {out}
-        uid = nobody
-    """)
-    info = read_dump(out)
-    assert (info["uid"], info["gid"]) == (nobody.pw_uid, nobody.pw_gid)
+    # The test's own temp dir (and the venv's python) are not readable by nobody: use a shared dir.
+    shared = tempfile.mkdtemp(prefix="cws-uid-")
+    try:
+        os.chmod(shared, 0o777)
+        out = os.path.join(shared, "ids")
+        circusd(f"""
+            [watcher:app]
+            cmd = sh -c 'echo $(id -u) $(id -g) $(id -G) > {out}.tmp && mv {out}.tmp {out} && exec sleep 1000'
+            uid = nobody
+            working_dir = {shared}
+        """)
+        ids = wait_until(lambda: os.path.exists(out) and Path(out).read_text().split(), 10, "the ids file")
+        assert ids[:2] == [str(nobody.pw_uid), str(nobody.pw_gid)]
+        assert "0" not in ids[2:], "root's groups must be dropped"
+    finally:
+        shutil.rmtree(shared)
 
 
 def test_shell_command(circusd, tmp_path):
@@ -101,8 +111,9 @@ def test_shell_command(circusd, tmp_path):
 def test_file_stream_keeps_every_line_including_the_last_before_exit(circusd, tmp_path):
     log = tmp_path / "out.log"
     script = tmp_path / "talk.py"
-    script.write_text("import sys\nfor i in range(20000):\n    print(f'line {i}')\n"
-                      "sys.stdout.write('last words')\n")
+    script.write_text(
+        "import sys\nfor i in range(20000):\n    print(f'line {i}')\nsys.stdout.write('last words')\n"
+    )
     d = circusd(f"""
         [watcher:talk]
         cmd = {PY} {script}
@@ -122,8 +133,10 @@ def test_hooks_are_called_with_watcher_and_arbiter(circusd, tmp_path):
     (tmp_path / "myhooks.py").write_text(
         "def note(watcher, arbiter, hook_name, **kw):\n"
         f"    open({str(record)!r}, 'a').write(f'{{hook_name}} {{watcher.name}} {{sorted(kw)}}\\n')\n"
-        "    return True\n")
-    d = circusd(f"""
+        "    return True\n"
+    )
+    d = circusd(
+        f"""
         [watcher:web]
         cmd = sleep 1000
         hooks.before_start = myhooks.note
@@ -131,7 +144,9 @@ def test_hooks_are_called_with_watcher_and_arbiter(circusd, tmp_path):
         hooks.before_stop = myhooks.note
         [env]
         PYTHONPATH = {tmp_path}
-    """, workdir=tmp_path)
+    """,
+        workdir=tmp_path,
+    )
     d.wait_children(1)
     d.signal(signal.SIGTERM)
     assert d.wait_exit(20) == 0

@@ -35,7 +35,9 @@ def test_missing_command_with_unlimited_retries_is_no_busy_loop(circusd):
         [watcher:steady]
         cmd = sleep 1000
     """)
-    d.wait_log(r"ghost#1: cannot spawn '/nonexistent/program --flag': command not found: '/nonexistent/program'")
+    d.wait_log(
+        r"ghost#1: cannot spawn '/nonexistent/program --flag': command not found: '/nonexistent/program'"
+    )
     d.wait_children(1, "sleep")
     wait_until(lambda: d.log().count("ghost is flapping") >= 2, 5, "two flapping pauses")
     attempts = d.log().count("cannot spawn")

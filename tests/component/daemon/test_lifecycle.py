@@ -37,8 +37,11 @@ def test_crashed_process_is_respawned_within_one_second(circusd):
     victim, other = d.wait_children(2, "sleep")
     t0 = time.monotonic()
     victim.kill()
-    replacement = wait_until(lambda: [k for k in d.children("sleep") if k.pid not in (victim.pid, other.pid)],
-                             2.0, "a replacement process")
+    replacement = wait_until(
+        lambda: [k for k in d.children("sleep") if k.pid not in (victim.pid, other.pid)],
+        2.0,
+        "a replacement process",
+    )
     took = time.monotonic() - t0
     assert took < 1.0, f"respawn took {took:.3f}s"
     assert len(replacement) == 1
@@ -66,16 +69,25 @@ def test_priority_orders_start_and_reverse_stop(circusd):
     assert log.index("cron stopped") < log.index("web stopped") < log.index("db stopped")
 
 
-def test_sigterm_ignored_until_graceful_timeout_then_sigkill(circusd, tmp_path):
+def stubborn_script(tmp_path):
+    """A program that ignores SIGTERM; it touches a marker once its handler is in place."""
     script = tmp_path / "stubborn.py"
-    script.write_text("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-                      "print('up', flush=True)\ntime.sleep(1000)\n")
+    marker = tmp_path / "stubborn.ready"
+    script.write_text(
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        f"open({str(marker)!r}, 'w').close()\ntime.sleep(1000)\n"
+    )
+    return script, marker
+
+
+def test_sigterm_ignored_until_graceful_timeout_then_sigkill(circusd, tmp_path):
+    script, marker = stubborn_script(tmp_path)
     d = circusd(f"""
         [watcher:stubborn]
         cmd = {PY} {script}
         graceful_timeout = 1
     """)
-    d.wait_children(1, "stubborn")
+    wait_until(marker.exists, 10, "the stubborn process to ignore SIGTERM")
     t0 = time.monotonic()
     d.signal(signal.SIGTERM)
     assert d.wait_exit(20) == 0
@@ -84,14 +96,13 @@ def test_sigterm_ignored_until_graceful_timeout_then_sigkill(circusd, tmp_path):
 
 
 def test_sigquit_stops_fast(circusd, tmp_path):
-    script = tmp_path / "stubborn.py"
-    script.write_text("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(1000)\n")
+    script, marker = stubborn_script(tmp_path)
     d = circusd(f"""
         [watcher:stubborn]
         cmd = {PY} {script}
         graceful_timeout = 60
     """)
-    d.wait_children(1, "stubborn")
+    wait_until(marker.exists, 10, "the stubborn process to ignore SIGTERM")
     t0 = time.monotonic()
     d.signal(signal.SIGQUIT)
     assert d.wait_exit(20) == 0
@@ -106,8 +117,9 @@ def test_stop_children_kills_the_whole_tree(circusd):
         graceful_timeout = 2
     """)
     (top,) = d.wait_children(1)
-    tree = wait_until(lambda: (lambda t: t if len(t) >= 4 else None)(top.children(recursive=True)), 5,
-                      "the process tree")
+    tree = wait_until(
+        lambda: (lambda t: t if len(t) >= 4 else None)(top.children(recursive=True)), 5, "the process tree"
+    )
     d.signal(signal.SIGTERM)
     assert d.wait_exit(20) == 0
     alive = [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
@@ -118,8 +130,7 @@ def test_stop_children_kills_the_whole_tree(circusd):
 def test_a_slow_stop_does_not_delay_another_watchers_respawn(circusd, tmp_path):
     """One watcher's process ignores SIGTERM for a long graceful_timeout (recycled by max_age);
     meanwhile another watcher's crashed process still comes back in under a second."""
-    script = tmp_path / "stubborn.py"
-    script.write_text("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(1000)\n")
+    script, _ = stubborn_script(tmp_path)
     d = circusd(f"""
         [watcher:stubborn]
         cmd = {PY} {script}

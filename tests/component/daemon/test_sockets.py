@@ -15,6 +15,7 @@ import os, socket, sys
 fd = int(sys.argv[1])
 wid = sys.argv[2]
 sock = socket.socket(fileno=fd)
+sock.setblocking(True)  # inherited sockets are non-blocking by default, as in Circus
 while True:
     conn, addr = sock.accept()
     conn.sendall(f"hello from wid {wid} pid {os.getpid()} fd {fd}\\n".encode())
@@ -79,8 +80,10 @@ def test_unix_socket_with_mode_and_the_sockets_stay_open_across_restarts(circusd
 
 def test_watchers_without_use_sockets_get_no_socket_fd(circusd, tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("import os, sys, time\nopen(sys.argv[1], 'w').write(' '.join(sorted(os.listdir('/proc/self/fd'))))\n"
-                     "time.sleep(1000)\n")
+    probe.write_text(
+        "import os, sys, time\nopen(sys.argv[1], 'w').write(' '.join(sorted(os.listdir('/proc/self/fd'))))\n"
+        "time.sleep(1000)\n"
+    )
     out = tmp_path / "fds.txt"
     d = circusd(f"""
         [socket:web]

@@ -94,6 +94,7 @@ WATCHER_VALID: dict[str, list[tuple[Any, Any]]] = {
     "max_surge": [("2", 2), (1, 1)],
     "ready_timeout": [("0.5", 0.5), (60, 60.0)],
     "scale_down": [("Newest", "newest"), ("oldest", "oldest")],
+    "readiness": [("auto", "auto"), ("NOTIFY", "notify"), ("alive", "alive")],
 }
 
 WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -166,6 +167,7 @@ WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
     "max_surge": [("0", "'0' is out of range (expected an integer >= 1)")],
     "ready_timeout": [("0", "'0' is out of range (expected seconds > 0)")],
     "scale_down": [("random", "'random' is not a valid choice (expected one of oldest, newest)")],
+    "readiness": [("ready", "'ready' is not a valid choice (expected one of auto, notify, alive)")],
 }
 
 # options that other options must accompany to be valid

@@ -23,8 +23,10 @@ R, S, X = ProcessState.RUNNING, ProcessState.STARTING, ProcessState.STOPPING
 
 def procs(*specs):
     """(pid, state, started_s[, expires_s]) -> views"""
-    return [ProcessView(pid, i + 1, state, started, *(rest or (None,))) for i, (pid, state, started, *rest)
-            in enumerate(specs)]
+    return [
+        ProcessView(pid, i + 1, state, started, *(rest or (None,)))
+        for i, (pid, state, started, *rest) in enumerate(specs)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -32,8 +34,12 @@ def procs(*specs):
     [
         ([], 3, "oldest", [SpawnProcesses(3)]),
         ([(1, R, 1.0)], 1, "oldest", []),
-        ([(1, R, 1.0), (2, R, 2.0), (3, R, 3.0)], 1, "oldest",
-         [StopProcess(1, "scale down"), StopProcess(2, "scale down")]),
+        (
+            [(1, R, 1.0), (2, R, 2.0), (3, R, 3.0)],
+            1,
+            "oldest",
+            [StopProcess(1, "scale down"), StopProcess(2, "scale down")],
+        ),
         ([(1, R, 1.0), (2, R, 2.0), (3, R, 3.0)], 2, "newest", [StopProcess(3, "scale down")]),
         # A stopping process does not count: its replacement starts while it drains.
         ([(1, X, 1.0), (2, R, 2.0)], 2, "oldest", [SpawnProcesses(1)]),
@@ -70,7 +76,12 @@ def test_next_wid_reuses_the_smallest_free_slot():
 
 
 def test_start_order_by_priority_then_name():
-    assert start_order([("web", 0), ("db", 10), ("cache", 10), ("cron", -1)]) == ["cache", "db", "web", "cron"]
+    assert start_order([("web", 0), ("db", 10), ("cache", 10), ("cron", -1)]) == [
+        "cache",
+        "db",
+        "web",
+        "cron",
+    ]
 
 
 def test_flapping_pauses_then_gives_up():
