@@ -148,3 +148,12 @@ def paste_factory(global_config: dict[str, Any], **local_config: Any) -> Callabl
         return [b"from paste"]
 
     return from_paste
+
+
+def busy_pid(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Keeps the CPU busy for ?ms= milliseconds (as a real view does), then answers with our pid."""
+    until = time.perf_counter() + float(_query(environ).get("ms", "2")) / 1000
+    while time.perf_counter() < until:
+        pass
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
