@@ -11,6 +11,7 @@ import argparse
 import cmd
 import contextlib
 import os
+import re
 import shlex
 import sys
 import time
@@ -34,15 +35,17 @@ from circus_web_stack.cli.client import (
     load_curve_keys,
 )
 from circus_web_stack.cli.render import render_error, render_json, render_reply
+from circus_web_stack.config.kinds import InvalidValue, Kind, did_you_mean
+from circus_web_stack.config.options import WATCHER_OPTIONS, Section, family_of, is_settable, known_keys
 from circus_web_stack.core.errors import ClientError
 from circus_web_stack.protocol.commands import (
     COMMAND_TABLE,
     COMMANDS,
     Arity,
     CommandSpec,
+    PropType,
     UsageError,
     bind_positionals,
-    options_from_pairs,
     validate,
 )
 from circus_web_stack.protocol.endpoints import endpoint_problem, ipc_path
@@ -270,18 +273,52 @@ def _properties(spec: CommandSpec, parsed: argparse.Namespace) -> dict[str, obje
         if value is None:
             continue
         if flag.repeatable:
-            pairs = []
+            pairs = {}
             for item in value:
                 key, sep, text = item.partition("=")
                 if not sep or not key:
                     raise UsageError(f"{spec.name}: --{flag.option} expects {flag.metavar}, got {item!r}")
-                pairs.append((key, text))
-            merged = dict(properties.get(flag.prop) or {})
-            merged.update(options_from_pairs(spec, pairs))
-            properties[flag.prop] = merged
+                pairs[key.lower()] = text
+            properties[flag.prop] = {**properties.get(flag.prop, {}), **pairs}
         else:
             properties[flag.prop] = value
+    for prop in spec.props:
+        if prop.type is PropType.OPTIONS and prop.name in properties:
+            properties[prop.name] = wire_options(spec.name, properties[prop.name])
     return properties
+
+
+_NUMBER_TEXT = re.compile(r"-?\d+(\.\d*)?")
+_BOOL_TEXT = frozenset({"true", "false", "yes", "no", "on", "off"})
+
+
+def wire_options(command: str, texts: dict[str, str]) -> dict[str, object]:
+    """Typed-in `key value` options checked against the config option table (unknown keys, and for
+    `set` keys that cannot change on a running watcher, are usage errors). A value whose text is a
+    number or a boolean is sent as a JSON number or boolean when the option's kind reads it so, as
+    Circus's circusctl does; any other value goes as text, which the daemon parses like the ini."""
+    options: dict[str, object] = {}
+    for key, text in texts.items():
+        option = WATCHER_OPTIONS.get(key)
+        if option is None and family_of(key) is None:
+            raise UsageError(
+                f"{command}: unknown option {key!r}{did_you_mean(key, known_keys(Section.WATCHER))}"
+            )
+        if command == "set" and not is_settable(key):
+            raise UsageError(f"{command}: {key!r} cannot be set on a running watcher (see docs/options.md)")
+        options[key] = text if option is None else _wire_value(option.kind, text)
+    return options
+
+
+def _wire_value(kind: Kind, text: str) -> object:
+    stripped = text.strip()
+    if not (_NUMBER_TEXT.fullmatch(stripped) or stripped.lower() in _BOOL_TEXT):
+        return text
+    try:
+        value = kind.parse(text)
+    except InvalidValue:
+        return text  # the daemon answers with the reason
+    return value if isinstance(value, (bool, int, float)) else text
 
 
 def _override(options: Options, parsed: argparse.Namespace) -> Options:

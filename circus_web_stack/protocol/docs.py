@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from circus_web_stack.core.errors import Errno
 from circus_web_stack.protocol.commands import COMMAND_TABLE, CommandSpec
-from circus_web_stack.protocol.watcher_options import HOOK_NAMES, WATCHER_OPTIONS
 
 
 def render_commands_markdown() -> str:
@@ -22,6 +21,7 @@ def render_commands_markdown() -> str:
         'Replies are `{"status": "ok", "time": ..., "id": ..., ...fields}` or',
         '`{"status": "error", "reason": ..., "tb": ..., "errno": N, "time": ..., "id": ...}`.',
         "Both DEALER framing (`[identity, json]`, as Circus) and REQ framing (`[identity, '', json]`) work.",
+        "The watcher options that `add` and `set` take are listed in [options.md](options.md).",
         "",
         "| errno | meaning |",
         "|---|---|",
@@ -34,7 +34,6 @@ def render_commands_markdown() -> str:
     ]
     for spec in COMMAND_TABLE:
         lines.extend(_command_section(spec))
-    lines.extend(_options_section())
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -58,25 +57,6 @@ def _command_section(spec: CommandSpec) -> list[str]:
         lines += [f"Reply: {spec.reply}.", ""]
     if spec.additions:
         lines += [f"Beyond Circus 0.19: {spec.additions}", ""]
-    return lines
-
-
-def _options_section() -> list[str]:
-    lines = [
-        "## Watcher options of `add` and `set`",
-        "",
-        "`set` accepts the options marked settable; `add` accepts them all. Also accepted: "
-        "`stdout_stream.<key>` and `stderr_stream.<key>`, `hooks.<hook>` and `rlimit_<name>`.",
-        f"Hooks: {', '.join(HOOK_NAMES)}.",
-        "",
-        "| option | type | settable | in Circus | meaning |",
-        "|---|---|---|---|---|",
-    ]
-    for option in WATCHER_OPTIONS:
-        settable = "yes" if option.settable else "no"
-        circus = "yes" if option.circus else "no"
-        lines.append(f"| `{option.name}` | {option.type.value} | {settable} | {circus} | {option.doc} |")
-    lines.append("")
     return lines
 
 

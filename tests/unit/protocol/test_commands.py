@@ -181,21 +181,13 @@ def test_cross_property_checks(command, props, message):
         validate(command, props)
 
 
-def test_options_of_set_and_add_are_checked_against_the_whitelist():
-    assert validate("set", {"name": "web", "options": {"numprocesses": 3, "stop_signal": "INT"}})[
-        "options"
-    ] == {
-        "numprocesses": 3,
-        "stop_signal": int(signal.SIGINT),
-    }
-    with pytest.raises(ClientError, match=r"unknown key 'numprocess' \(did you mean 'numprocesses'\?\)"):
-        validate("set", {"name": "web", "options": {"numprocess": 3}})
-    with pytest.raises(ClientError, match="'numprocesses' isn't an integer"):
-        validate("set", {"name": "web", "options": {"numprocesses": "3"}})
-    with pytest.raises(ClientError, match="cannot be changed on a running watcher"):
-        validate("set", {"name": "web", "options": {"use_sockets": True}})
-    added = validate("add", {"name": "w", "cmd": "x", "options": {"use_sockets": True, "priority": 2}})
-    assert added["options"] == {"use_sockets": True, "priority": 2}
+def test_options_of_set_and_add_are_objects_passed_through():
+    # Keys and values are the config option table's to judge (in the daemon and in circusctl).
+    options = {"numprocesses": 3, "use_sockets": "true", "hooks.before_start": "a.b"}
+    assert validate("set", {"name": "web", "options": options})["options"] == options
+    assert validate("add", {"name": "w", "cmd": "x", "options": options})["options"] == options
+    with pytest.raises(ClientError, match="'options' of set must be an object of watcher options, got array"):
+        validate("set", {"name": "web", "options": ["numprocesses", 3]})
 
 
 def test_listen_is_refused_by_the_daemon():
@@ -248,8 +240,12 @@ def test_match_names_refuses_bad_regex_and_mode():
             ["web", "numprocesses", "graceful_timeout"],
             {"name": "web", "keys": ["numprocesses", "graceful_timeout"]},
         ),
-        ("set", ["web", "NumProcesses", "3"], {"name": "web", "options": {"numprocesses": 3}}),
-        ("set", ["web", "env", "A=1,B=2"], {"name": "web", "options": {"env": {"A": "1", "B": "2"}}}),
+        ("set", ["web", "NumProcesses", "3"], {"name": "web", "options": {"numprocesses": "3"}}),
+        (
+            "set",
+            ["web", "env", "A=1,B=2", "shell", "x"],
+            {"name": "web", "options": {"env": "A=1,B=2", "shell": "x"}},
+        ),
         ("add", ["web", "python app.py"], {"name": "web", "cmd": "python app.py"}),
         ("add", ["web", "python", "-m", "x y"], {"name": "web", "cmd": "python", "args": ["-m", "x y"]}),
         ("listen", [], {}),
@@ -269,8 +265,6 @@ def test_bind_positionals(command, words, expected):
         ("incr", ["web", "two"], "<nb> must be an integer"),
         ("set", ["web", "numprocesses"], "needs <name> <key>"),
         ("set", ["web", "numprocesses", "3", "cmd"], "a key has no value"),
-        ("set", ["web", "numprocesses", "three"], "numprocesses: 'three' is not a valid integer"),
-        ("set", ["web", "bogus", "1"], "unknown key 'bogus'"),
         ("signal", ["web"], "missing"),
         ("numwatchers", ["x"], "too many arguments"),
     ],
