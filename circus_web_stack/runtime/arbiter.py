@@ -191,11 +191,10 @@ class Arbiter:
         a graceful one already under way."""
         if self.state == DaemonState.STOPPED:
             return
+        if fast:
+            for watcher in self.watchers.values():
+                watcher.hurry_stopping()
         if self._stopping is not None:
-            if fast:
-                for watcher in self.watchers.values():
-                    for proc in list(watcher.processes.values()):
-                        proc.kill_tree()
             self._stopping.join()
             return
         self._stopping = gevent.getcurrent()

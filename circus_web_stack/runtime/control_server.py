@@ -26,7 +26,7 @@ from circus_web_stack.protocol.control import (
     server_error,
 )
 from circus_web_stack.runtime.endpoints import CurveKeys, bind_endpoint, unlink_ipc
-from circus_web_stack.runtime.handlers import HANDLERS, REPLY_FIRST
+from circus_web_stack.runtime.handlers import HANDLERS, REPLY_FIRST, precheck
 
 log = logging.getLogger("circus_web_stack.control")
 
@@ -77,47 +77,21 @@ class ControlServer:
 
     def _run(self, request: Request) -> None:
         handler = HANDLERS[request.command]
-        reply_now = request.spec.takes_waiting and not request.waiting
-        if reply_now or request.command in REPLY_FIRST:
-            # Circus: without `waiting` the reply is an immediate "ok" and the work goes on.
-            self._send(encode_reply(request, None, now=time.time()))
+        # Circus: without `waiting` the reply is an immediate "ok" and the work goes on; errors after
+        # that are only logged. Input errors are found first (precheck), so that "ok" is never a lie.
+        replied = False
         try:
+            precheck(self._arbiter, request.command, request.properties)
+            if (request.spec.takes_waiting and not request.waiting) or request.command in REPLY_FIRST:
+                self._send(encode_reply(request, None, now=time.time()))
+                replied = True
             result = handler(self._arbiter, request.properties)
-        except ClientError as exc:
-            log.info("%s refused: %s", request.command, exc.reason)
-            if not reply_now:
-                self._send(encode_error(request, exc, now=time.time()))
-            return
-        except ConfigError as exc:
-            log.info("%s refused: %s", request.command, exc)
-            if not reply_now:
-                self._send(encode_error(request, ClientError(str(exc), Errno.MESSAGE_ERROR), now=time.time()))
-            return
-        except OSError as exc:
-            log.exception("%s failed", request.command)
-            if not reply_now:
-                self._send(
-                    encode_error(
-                        request,
-                        ClientError(str(exc), Errno.OS_ERROR),
-                        now=time.time(),
-                        tb=traceback.format_exc(),
-                    )
-                )
-            return
         except Exception as exc:
-            log.exception("%s failed", request.command)
-            if not reply_now:
-                self._send(
-                    encode_error(
-                        request,
-                        ClientError(f"{type(exc).__name__}: {exc}", Errno.COMMAND_ERROR),
-                        now=time.time(),
-                        tb=traceback.format_exc(),
-                    )
-                )
+            error, tb = self._describe_failure(request.command, exc)
+            if not replied:
+                self._send(encode_error(request, error, now=time.time(), tb=tb))
             return
-        if reply_now or request.command in REPLY_FIRST:
+        if replied:
             return
         try:
             frames = encode_reply(request, result, now=time.time())
@@ -125,3 +99,17 @@ class ControlServer:
             log.exception("%s produced an unusable result %r", request.command, result)
             frames = encode_error(request, server_error(), now=time.time())
         self._send(frames)
+
+    @staticmethod
+    def _describe_failure(command: str, exc: Exception) -> tuple[ClientError, str | None]:
+        """The error reply for a failed command, with Circus's errno; a traceback only for bugs."""
+        if isinstance(exc, ClientError):
+            log.info("%s refused: %s", command, exc.reason)
+            return exc, None
+        if isinstance(exc, ConfigError):
+            log.info("%s refused: %s", command, exc)
+            return ClientError(str(exc), Errno.MESSAGE_ERROR), None
+        log.exception("%s failed", command)
+        if isinstance(exc, OSError):
+            return ClientError(str(exc), Errno.OS_ERROR), traceback.format_exc()
+        return ClientError(f"{type(exc).__name__}: {exc}", Errno.COMMAND_ERROR), traceback.format_exc()

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from circus_web_stack.config.loader import parse_watcher
+from circus_web_stack.config.loader import parse_watcher, set_watcher_option
+from circus_web_stack.config.options import is_settable
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.protocol.commands import match_names
 from circus_web_stack.protocol.stats import process_info
@@ -22,6 +23,9 @@ Props = dict[str, Any]
 Handler = Callable[[Any, Props], Any]
 
 HANDLERS: dict[str, Handler] = {}
+# Checks that run before any reply, so that the immediate "ok" of a command sent without `waiting`
+# never hides bad input (Circus validates before replying too).
+CHECKS: dict[str, Handler] = {}
 # Commands whose reply goes out before the work: `quit` closes the very socket it would answer on.
 REPLY_FIRST = frozenset({"quit"})
 
@@ -32,6 +36,23 @@ def handles(name: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+def checks(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        CHECKS[name] = fn
+        return fn
+
+    return register
+
+
+def precheck(arbiter: Any, command: str, props: Props) -> None:
+    """Raise ClientError for input that can be refused at once: an unknown watcher, bad options."""
+    check = CHECKS.get(command)
+    if check is not None:
+        check(arbiter, props)
+    elif props.get("name") is not None:
+        _matched(arbiter, props)
 
 
 def _matched(arbiter: Any, props: Props) -> list[Watcher]:
@@ -55,8 +76,7 @@ def _each(arbiter: Any, props: Props, action: Callable[[Watcher], dict]) -> dict
 # ------------------------------------------------------------------- watchers
 
 
-@handles("add")
-def add(arbiter: Any, props: Props) -> dict:
+def _add_config(arbiter: Any, props: Props) -> Any:
     options = dict(props.get("options") or {})
     owner = arbiter.config.daemon.endpoint_owner
     if owner is not None:
@@ -73,10 +93,22 @@ def add(arbiter: Any, props: Props) -> dict:
     if props.get("args") is not None:
         options["args"] = props["args"]
     try:
-        cfg = parse_watcher(props["name"], options, source="add command")
+        cfg = parse_watcher(props["name"], options, source="add command", sockets=list(arbiter.sockets.fds()))
     except ConfigError as exc:
         raise ClientError(str(exc), Errno.MESSAGE_ERROR) from exc
-    arbiter.add_watcher(cfg, start=bool(props.get("start")))
+    if any(name.lower() == cfg.name.lower() for name in arbiter.watchers):
+        raise ClientError(f"a watcher named {cfg.name!r} already exists", Errno.MESSAGE_ERROR)
+    return cfg
+
+
+@checks("add")
+def check_add(arbiter: Any, props: Props) -> None:
+    _add_config(arbiter, props)
+
+
+@handles("add")
+def add(arbiter: Any, props: Props) -> dict:
+    arbiter.add_watcher(_add_config(arbiter, props), start=bool(props.get("start")))
     return {}
 
 
@@ -228,6 +260,11 @@ def options(arbiter: Any, props: Props) -> dict:
     return {"options": arbiter.get_watcher(props["name"]).option_values()}
 
 
+@checks("get")
+def check_get(arbiter: Any, props: Props) -> None:
+    get(arbiter, props)
+
+
 @handles("get")
 def get(arbiter: Any, props: Props) -> dict:
     values = arbiter.get_watcher(props["name"]).option_values()
@@ -235,6 +272,18 @@ def get(arbiter: Any, props: Props) -> dict:
     if missing:
         raise ClientError(f"unknown option(s) {', '.join(map(repr, missing))}", Errno.MESSAGE_ERROR)
     return {"options": {k: values[k] for k in props["keys"]}}
+
+
+@checks("set")
+def check_set(arbiter: Any, props: Props) -> None:
+    config = arbiter.get_watcher(props["name"]).config
+    try:
+        for key, value in props["options"].items():
+            if not is_settable(key):
+                raise ClientError(f"option {key!r} cannot be set at run time", Errno.MESSAGE_ERROR)
+            config = set_watcher_option(config, key, value)
+    except ConfigError as exc:
+        raise ClientError(str(exc), Errno.MESSAGE_ERROR) from exc
 
 
 @handles("set")

@@ -148,6 +148,31 @@ class Daemon:
     def wait_running(self, timeout: float = 10.0) -> None:
         self.wait_log(r"circusd running", timeout)
 
+    # ----------------------------------------------------------------- control plane
+
+    @property
+    def runtime_dir(self) -> Path:
+        return self.workdir / "run"
+
+    @property
+    def endpoint(self) -> str:
+        return f"ipc://{self.runtime_dir / 'control.sock'}"
+
+    @property
+    def pubsub_endpoint(self) -> str:
+        return f"ipc://{self.runtime_dir / 'pubsub.sock'}"
+
+    def client(self, timeout: float = 10.0):
+        """A CircusClient on this daemon's control socket, once the daemon answers."""
+        from circus_web_stack.cli.client import CircusClient
+
+        self.wait_log(r"control endpoint on ", 10)
+        return CircusClient(self.endpoint, timeout=timeout)
+
+    def call(self, command: str, **properties):
+        with self.client() as client:
+            return client.call(command, **properties)
+
 
 def elapsed(since: float) -> float:
     return time.monotonic() - since
