@@ -156,6 +156,9 @@ class Connection:
         """Read until a request head is complete; False when the connection should close."""
         parser = self.parser
         while not parser.requests:
+            if parser.error is not None:
+                self._refuse(parser.error)
+                return False
             if parser.upgraded:
                 return False
             data = self._recv()

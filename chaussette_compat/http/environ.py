@@ -43,7 +43,7 @@ def environ_key(name: bytes) -> str | None:
 def _split_target(target: bytes) -> tuple[str, str]:
     if target[:1] != b"/":
         if target == b"*":
-            return "*", ""
+            return "", ""  # OPTIONS *: the server itself; RAW_URI keeps the '*
         # absolute-form (RFC 9112 3.2.2), sent by clients that think we are a proxy
         try:
             url = httptools.parse_url(target)

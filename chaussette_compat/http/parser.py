@@ -82,6 +82,8 @@ class RequestParser:
         self.upgraded = False
         #: True while a request head has started but not finished (slowloris territory).
         self.in_head = False
+        #: An error in a pipelined request behind complete ones; raised once those are served.
+        self.error: HTTPError | None = None
         self._parser = httptools.HttpRequestParser(self)
         self._url = b""
         self._fields: dict[str, str] = {}
@@ -90,9 +92,28 @@ class RequestParser:
         self._receiving: Request | None = None
 
     def feed(self, data: bytes) -> None:
-        """Parse `data`; raise an `HTTPError` subclass when the client sent something we refuse."""
+        """Parse `data`; raise an `HTTPError` subclass when the client sent something we refuse.
+
+        An error in a request that follows complete ones is kept in `error` instead, so the requests
+        before it are still served; it is raised by the next `feed`.
+        """
+        if self.error is not None:
+            raise self.error
         if self.upgraded:
             return
+        try:
+            self._feed(data)
+        except HTTPError as err:
+            if self.requests and self.requests[-1].complete:
+                self.error = err
+                return
+            raise
+        if self.in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_head_bytes:
+                raise HeaderFieldsTooLarge(f"request head exceeds {self.limits.max_head_bytes} bytes")
+
+    def _feed(self, data: bytes) -> None:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -105,10 +126,6 @@ class RequestParser:
                 self.requests[-1].upgrade = True
         except httptools.HttpParserError as exc:
             raise BadRequest(str(exc) or type(exc).__name__) from None
-        if self.in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > self.limits.max_head_bytes:
-                raise HeaderFieldsTooLarge(f"request head exceeds {self.limits.max_head_bytes} bytes")
 
     # httptools callbacks -------------------------------------------------------------------------
 

@@ -166,3 +166,12 @@ def test_client_disconnecting_mid_response_does_not_kill_the_worker(start_worker
     assert response.status == 200 and len(response.body) == int(0.01 * 1024 * 1024)
     assert worker.process.poll() is None
     assert "Traceback" not in worker.log()
+
+
+def test_malformed_request_behind_a_good_one_gets_400_after_the_good_answer(echo_worker):
+    client = Client(echo_worker.port)
+    client.send(b"GET /good HTTP/1.1\r\nHost: t\r\n\r\nGET /bad HTTP/1.1\r\nBad Name: x\r\n\r\n")
+    assert client.read_response().status == 200
+    assert client.read_response().status == 400
+    assert client.is_closed_by_peer(2)
+    client.close()
