@@ -287,7 +287,11 @@ class Connection:
         self.state = WRITING
         self.deadline = monotonic() + self.server.io_timeout_s
         try:
-            self.sock.sendall(data)
+            # One send() takes a whole small response; gevent's sendall() would first ask the kernel
+            # for SO_SNDBUF on every call (py-spy: 4% of a hello-world worker).
+            sent = self.sock.send(data)
+            if sent < len(data):
+                self.sock.sendall(memoryview(data)[sent:])
         except OSError as exc:
             raise ConnectionLost("send failed") from exc
         self.state = BUSY
@@ -366,7 +370,7 @@ class Connection:
         if framing is Framing.CHUNKED:
             payload = encode_chunk(data)
         elif framing is Framing.NONE:
-            payload = b""
+            data = payload = b""  # HEAD, 204, 304: the app's bytes are not sent
         else:
             if self.length is not None and self.body_sent + len(data) > self.length:
                 data = self._fit_length(data)

@@ -59,6 +59,12 @@ def serve(app: Callable[..., Any], listener: socket.socket, options: Options, co
     from waitress import wasyncore
     from waitress.server import create_server
 
+    # waitress's own warnings (queue depth, connection limit) go where ours go, at our level
+    waitress_log = logging.getLogger("waitress")
+    waitress_log.handlers[:] = log.handlers
+    waitress_log.setLevel(log.level)
+    waitress_log.propagate = False
+
     unix = listener.family == socket.AF_UNIX
     wrapped: Any = ForwardedMiddleware(app, options.trusted_proxies, unix)
     if options.access_log:
