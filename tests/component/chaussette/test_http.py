@@ -258,3 +258,17 @@ def test_unix_socket_listener_via_host_option(start_worker, tmp_path: Path):
     assert report["SERVER_NAME"] == "localhost"
     client.close()
     assert worker.process.poll() is None
+
+
+def test_spawn_bounds_concurrent_connections(start_worker):
+    worker = start_worker(f"{APPS}:slow", "--spawn", "1")
+    first = Client(worker.port)
+    first.request("GET", "/?s=0.5", headers={"Connection": "close"})  # frees its slot when answered
+    second = Client(worker.port)
+    second.request("GET", "/?s=0")
+    started = time.monotonic()
+    assert second.read_response().status == 200  # waited for the only slot
+    assert 0.3 < time.monotonic() - started < 3
+    assert first.read_response().status == 200
+    first.close()
+    second.close()
