@@ -1,0 +1,196 @@
+"""What every side-by-side benchmark shares: summary statistics, the `case  ours  peer  ratio` table,
+raw figures as JSON in benchmarks/results/, and the process hygiene around the servers under test.
+
+Rule: statistics and formatting are pure functions of numbers; the helpers that touch processes only
+ever signal the pids they are handed, and every wait among them has a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
+
+T = TypeVar("T")
+
+# -- statistics -----------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) with linear interpolation between the closest ranks."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    min: float
+    p50: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        return cls(len(values), min(values), percentile(values, 50), percentile(values, 99), max(values))
+
+
+def ratios(ours: Sequence[float], peer: Sequence[float]) -> list[float]:
+    """Per-round ours/peer, pairing round i of one with round i of the other; a zero peer figure
+    has no ratio and is left out."""
+    return [o / p for o, p in zip(ours, peer, strict=True) if p]
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: ours and the peer as single figures, and the per-round ratios."""
+
+    case: str
+    ours: float
+    peer: float
+    unit: str
+    round_ratios: tuple[float, ...] = ()
+
+
+def format_value(value: float, unit: str) -> str:
+    if unit == "ms":
+        if value >= 10_000:
+            return f"{value / 1000:.1f} s"
+        return f"{value:.3f} ms" if value < 10 else f"{value:.1f} ms"
+    if unit == "":
+        return f"{value:.0f}"
+    return f"{value:.2f} {unit}"
+
+
+def format_table(rows: Iterable[Row], peer: str, title: str = "") -> str:
+    """`case  ours  peer  ratio (min / median / max)`; the ratio is ours/peer per round, so below 1
+    means ours is lower (faster, fewer)."""
+    rows = list(rows)
+    width = max([len("case"), *(len(r.case) for r in rows)])
+    lines = [title] if title else []
+    lines.append(f"{'case':<{width}}  {'ours':>12}  {peer:>14}  ratio ours/peer (min / median / max)")
+    for row in rows:
+        if row.round_ratios:
+            spread = row.round_ratios
+            ratio = f"{min(spread):.3g} / {statistics.median(spread):.3g} / {max(spread):.3g}"
+        else:
+            ratio = "-"
+        lines.append(
+            f"{row.case:<{width}}  {format_value(row.ours, row.unit):>12}  "
+            f"{format_value(row.peer, row.unit):>14}  {ratio}"
+        )
+    return "\n".join(lines)
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, object]:
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def write_results(name: str, payload: dict[str, object], directory: Path = RESULTS) -> Path:
+    """benchmarks/results/<name>-<timestamp>.json (gitignored); returns the path written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+# -- waiting and processes ------------------------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], T | None], timeout_s: float, what: str, poll_s: float = 0.05) -> T:
+    """Polls `condition` until it returns something truthy, which it returns; raises TimeoutError
+    naming `what` once `timeout_s` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout_s:g}s for {what}")
+        time.sleep(poll_s)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago, for daemons that bind by port number."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(port: int, path: str = "/", timeout_s: float = 30.0) -> None:
+    """Until GET http://127.0.0.1:port/path answers 200."""
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_until(answers, timeout_s, f"HTTP 200 on 127.0.0.1:{port}{path}", poll_s=0.1)
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    """Every live descendant of `pid` (empty if it is gone). psutil.Process remembers its start time,
+    so signalling one later never hits a reused pid."""
+    with contextlib.suppress(psutil.Error):
+        return psutil.Process(pid).children(recursive=True)
+    return []
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float = 30.0) -> list[int]:
+    """SIGTERM `process`, SIGKILL it after `timeout_s`, then SIGKILL, by pid, any of its descendants
+    (as seen just before the stop) still alive. Returns those leftovers so the caller can report them."""
+    before = descendants(process.pid)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    leftovers = []
+    for child in before:
+        with contextlib.suppress(psutil.Error):
+            if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+                child.kill()
+                leftovers.append(child.pid)
+    return leftovers

@@ -1,0 +1,441 @@
+"""Control-plane latency: `list`, `list NAME`, `status` and `stats NAME` round trips against our circusd
+and Circus 0.19's, side by side, on a small config and on one watcher of 1,000 `sleep` processes.
+
+Both daemons get the same ini (only the endpoints differ) and the same raw pyzmq DEALER client sending
+Circus's wire format, so the figures compare the daemons, not the clients. Rounds are interleaved:
+in each round every command is timed against one daemon then the other, the order alternating from
+round to round. Two more cases:
+  - `list small` sent while a `stats big` on the 1,000-process watcher is in flight: Circus runs
+    commands one at a time, so the list waits out the whole stats; ours should answer at once;
+  - the end-to-end `circusctl list` (process start included) of each project against its own daemon.
+
+    .venv/bin/python -m benchmarks.control_latency --smoke   # 200 processes, 2 short rounds
+    .venv/bin/python -m benchmarks.control_latency           # 1,000 processes, the recorded figures
+
+Circus 0.19 is installed into .venv-peers/circus-0.19 on first use. Raw figures go to
+benchmarks/results/control_latency-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import zmq
+
+from benchmarks import peers
+from benchmarks.common import (
+    Row,
+    Summary,
+    format_table,
+    machine,
+    ratios,
+    shown,
+    stop_process,
+    wait_until,
+    write_results,
+)
+
+OURS_BIN = Path(sys.executable).parent
+PEER = "circus-0.19"
+CALL_TIMEOUT_S = 120.0  # Circus's `stats` at 1,000 processes takes about 19 s on this machine
+START_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 60.0
+# Between sending `stats big` and `list small` in the concurrency probe: enough for the daemon to have
+# taken the stats off its socket first, far less than either daemon needs to answer it.
+PROBE_OFFSET_S = 0.005
+
+
+# -- configs (pure) -------------------------------------------------------------------------------
+
+
+def ini(endpoint: str, pubsub_endpoint: str, watchers: dict[str, int]) -> str:
+    """The one config both daemons run: `sleep` watchers of the given sizes, no multicast, no stats.
+    Their output goes to /dev/null, so neither daemon holds two pipes per process."""
+    lines = [
+        "[circus]",
+        f"endpoint = {endpoint}",
+        f"pubsub_endpoint = {pubsub_endpoint}",
+        "multicast_endpoint =",
+        "check_delay = 1",
+        "",
+    ]
+    for name, count in watchers.items():
+        lines += [
+            f"[watcher:{name}]",
+            "cmd = sleep 3600",
+            f"numprocesses = {count}",
+            "close_child_stdout = true",
+            "close_child_stderr = true",
+            "graceful_timeout = 5",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+# -- the client -----------------------------------------------------------------------------------
+
+
+class ControlClient:
+    """A DEALER socket speaking Circus's control protocol: one JSON frame out, one JSON frame back,
+    matched by id (PROTOCOL.md 1.1). The same code times both daemons."""
+
+    def __init__(self, context: zmq.Context, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.socket = context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.IDENTITY, uuid.uuid4().hex.encode())
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.connect(endpoint)
+
+    def close(self) -> None:
+        self.socket.close()
+
+    def send(self, command: str, **properties: object) -> str:
+        msg_id = uuid.uuid4().hex
+        self.socket.send(json.dumps({"id": msg_id, "command": command, "properties": properties}).encode())
+        return msg_id
+
+    def receive(self, msg_id: str, timeout_s: float = CALL_TIMEOUT_S) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self.socket.poll(remaining * 1000):
+                reply = json.loads(self.socket.recv())
+                if reply.get("id") == msg_id:
+                    if reply.get("status") == "error":
+                        raise RuntimeError(f"{self.endpoint}: error reply {reply}")
+                    return reply
+        raise TimeoutError(f"{self.endpoint}: no reply to {msg_id} within {timeout_s:g}s")
+
+    def ready(self) -> bool:
+        """True once a reply is waiting (non-blocking)."""
+        return bool(self.socket.poll(0))
+
+    def call(self, command: str, **properties: object) -> tuple[dict, float]:
+        """(reply, round-trip seconds)."""
+        started = time.perf_counter()
+        reply = self.receive(self.send(command, **properties))
+        return reply, time.perf_counter() - started
+
+
+# -- daemons --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """One project's daemon and command-line client."""
+
+    name: str
+    circusd: Path
+    circusctl: Path
+
+
+@dataclass
+class RunningDaemon:
+    flavour: Flavour
+    endpoint: str
+    process: subprocess.Popen
+    log: Path
+    client: ControlClient
+    probe: ControlClient  # a second client for the concurrency probe
+
+    def wait_processes(self, watchers: dict[str, int]) -> None:
+        for name, count in watchers.items():
+            wait_until(
+                lambda name=name, count=count: len(self.client.call("list", name=name)[0]["pids"]) == count,
+                START_TIMEOUT_S,
+                f"{self.flavour.name}: {count} processes in watcher {name}",
+                poll_s=0.5,
+            )
+
+
+@contextmanager
+def running_daemon(
+    flavour: Flavour, context: zmq.Context, workdir: Path, watchers: dict[str, int]
+) -> Iterator[RunningDaemon]:
+    workdir.mkdir(parents=True)
+    endpoint = f"ipc://{workdir / 'control.sock'}"
+    config = workdir / "circus.ini"
+    config.write_text(ini(endpoint, f"ipc://{workdir / 'pubsub.sock'}", watchers))
+    log = workdir / "circusd.log"
+    process = subprocess.Popen(
+        [str(flavour.circusd), "--log-output", str(log), str(config)],
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "circusd.stderr").open("wb"),
+        start_new_session=True,
+    )
+    daemon = RunningDaemon(
+        flavour, endpoint, process, log, ControlClient(context, endpoint), ControlClient(context, endpoint)
+    )
+    try:
+        daemon.wait_processes(watchers)
+        yield daemon
+    except BaseException:
+        sys.stderr.write(f"--- {flavour.name} log tail:\n{_tail(log)}\n")
+        raise
+    finally:
+        daemon.client.close()
+        daemon.probe.close()
+        leftovers = stop_process(process, STOP_TIMEOUT_S)
+        if leftovers:
+            print(f"  {flavour.name}: killed {len(leftovers)} leftover process(es) after stop", flush=True)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text().splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+# -- measurements ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    label: str
+    command: str
+    properties: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Samples:
+    """Seconds per round for one (scenario, case, daemon)."""
+
+    rounds: list[list[float]] = field(default_factory=list)
+
+    def all(self) -> list[float]:
+        return [value for batch in self.rounds for value in batch]
+
+
+def time_batch(client: ControlClient, command: Command, count: int, budget_s: float) -> list[float]:
+    """Up to `count` round trips, stopping early once `budget_s` is spent (always at least one)."""
+    timings: list[float] = []
+    deadline = time.monotonic() + budget_s
+    while len(timings) < count and (not timings or time.monotonic() < deadline):
+        timings.append(client.call(command.command, **command.properties)[1])
+    return timings
+
+
+def probe_concurrent(daemon: RunningDaemon, slow: Command, fast: Command) -> dict[str, float | bool]:
+    """Times `fast` on one client while `slow` is in flight on the other. `valid` says whether the
+    slow reply was indeed still outstanding when the fast one came back."""
+    started = time.perf_counter()
+    slow_id = daemon.probe.send(slow.command, **slow.properties)
+    time.sleep(PROBE_OFFSET_S)
+    _, fast_s = daemon.client.call(fast.command, **fast.properties)
+    valid = not daemon.probe.ready()
+    daemon.probe.receive(slow_id)
+    return {"fast_s": fast_s, "slow_s": time.perf_counter() - started, "valid": valid}
+
+
+def time_circusctl(flavour: Flavour, endpoint: str, count: int) -> list[float]:
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [str(flavour.circusctl), "--endpoint", endpoint, "list"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        timings.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            raise RuntimeError(f"{flavour.circusctl} list failed: {done.stdout}{done.stderr}")
+    return timings
+
+
+def round_order(names: list[str], round_index: int) -> list[str]:
+    shift = round_index % len(names)
+    return names[shift:] + names[:shift]
+
+
+@dataclass
+class Scenario:
+    name: str
+    watchers: dict[str, int]
+    commands: list[Command]
+
+
+def run_scenario(
+    scenario: Scenario, flavours: list[Flavour], args: argparse.Namespace, tmp: Path, context: zmq.Context
+) -> dict[str, dict[str, Samples]]:
+    """{case: {daemon: Samples}} for every command of the scenario, plus the probe and circusctl cases."""
+    results: dict[str, dict[str, Samples]] = {}
+    probes: dict[str, list[dict]] = {f.name: [] for f in flavours}
+    with ExitStack() as stack:
+        print(f"{scenario.name}: starting both daemons ({scenario.watchers}) ...", flush=True)
+        daemons = {
+            f.name: stack.enter_context(
+                running_daemon(f, context, tmp / f"{scenario.name}-{f.name}", scenario.watchers)
+            )
+            for f in flavours
+        }
+        for daemon in daemons.values():  # warm-up: first connections, first psutil reads
+            for command in scenario.commands:
+                daemon.client.call(command.command, **command.properties)
+        names = list(daemons)
+        for round_index in range(args.rounds):
+            for command in scenario.commands:
+                slow = command.command == "stats" and scenario.name == "big"
+                count = args.slow_samples if slow else args.samples
+                for name in round_order(names, round_index):
+                    batch = time_batch(daemons[name].client, command, count, args.budget)
+                    results.setdefault(command.label, {}).setdefault(name, Samples()).rounds.append(batch)
+            if scenario.name == "big":
+                label = "list small while stats big runs"
+                for name in round_order(names, round_index):
+                    for _ in range(args.slow_samples):
+                        probe = probe_concurrent(
+                            daemons[name],
+                            Command("", "stats", {"name": "big"}),
+                            Command("", "list", {"name": "small"}),
+                        )
+                        probes[name].append(probe)
+                        results.setdefault(label, {}).setdefault(name, Samples()).rounds.append(
+                            [probe["fast_s"]]
+                        )
+            else:
+                label = "circusctl list (end to end)"
+                for name in round_order(names, round_index):
+                    batch = time_circusctl(daemons[name].flavour, daemons[name].endpoint, args.ctl_samples)
+                    results.setdefault(label, {}).setdefault(name, Samples()).rounds.append(batch)
+            print(f"  {scenario.name} round {round_index + 1}/{args.rounds} done", flush=True)
+    if scenario.name == "big":
+        for name, runs in probes.items():
+            invalid = sum(1 for p in runs if not p["valid"])
+            if invalid:
+                print(f"  note: {name}: {invalid} probe(s) where stats had already answered", flush=True)
+    return results
+
+
+def rows_for(scenario: str, results: dict[str, dict[str, Samples]], ours: str, peer: str) -> list[Row]:
+    rows = []
+    for case, by_daemon in results.items():
+        mine, theirs = by_daemon[ours], by_daemon[peer]
+        for label, pick in (("p50", lambda v: Summary.of(v).p50), ("p99", lambda v: Summary.of(v).p99)):
+            per_round = ratios([pick(r) for r in mine.rounds], [pick(r) for r in theirs.rounds])
+            rows.append(
+                Row(
+                    f"{scenario}: {case} {label}",
+                    pick(mine.all()) * 1000,
+                    pick(theirs.all()) * 1000,
+                    "ms",
+                    tuple(per_round),
+                )
+            )
+    return rows
+
+
+# Targets from the issue: (scenario, case, percentile, limit in ms).
+TARGETS = [
+    ("small", "list", "p50", 0.5),
+    ("small", "status", "p50", 0.5),
+    ("big", "list big", "p50", 5.0),
+    ("big", "stats big", "p50", 100.0),
+    ("big", "list small while stats big runs", "p99", 5.0),
+    ("small", "circusctl list (end to end)", "p50", 80.0),
+]
+
+
+def check_targets(all_results: dict[str, dict[str, dict[str, Samples]]], ours: str) -> list[str]:
+    lines = []
+    for scenario, case, which, limit in TARGETS:
+        samples = all_results.get(scenario, {}).get(case, {}).get(ours)
+        if samples is None:
+            continue
+        value = getattr(Summary.of(samples.all()), which) * 1000
+        verdict = "met" if value < limit else "MISSED"
+        lines.append(f"{scenario}: {case} {which} {value:.3f} ms (target < {limit:g} ms): {verdict}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=200, help="round trips per command per round")
+    parser.add_argument("--budget", type=float, default=3.0, help="seconds at most per batch of round trips")
+    parser.add_argument(
+        "--slow-samples", type=int, default=1, help="`stats big` calls (and probes) per daemon per round"
+    )
+    parser.add_argument("--ctl-samples", type=int, default=10, help="circusctl runs per daemon per round")
+    parser.add_argument("--processes", type=int, default=1000, help="processes in the big watcher")
+    parser.add_argument("--scenarios", default="small,big", help="comma-separated: small, big")
+    parser.add_argument("--smoke", action="store_true", help="2 rounds, 200 processes, small batches")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rounds, args.samples, args.budget, args.ctl_samples, args.processes = 2, 50, 0.5, 3, 200
+
+    circus = peers.ensure(peers.CIRCUS)
+    ours = Flavour("ours", OURS_BIN / "circusd", OURS_BIN / "circusctl")
+    peer = Flavour(PEER, circus.bin("circusd"), circus.bin("circusctl"))
+    flavours = [ours, peer]
+    scenarios = {
+        "small": Scenario(
+            "small",
+            {"web": 2, "worker": 1},
+            [
+                Command("list", "list"),
+                Command("list web", "list", {"name": "web"}),
+                Command("status", "status"),
+                Command("stats web", "stats", {"name": "web"}),
+            ],
+        ),
+        "big": Scenario(
+            "big",
+            {"big": args.processes, "small": 1},
+            [
+                Command("list", "list"),
+                Command("list big", "list", {"name": "big"}),
+                Command("status", "status"),
+                Command("stats big", "stats", {"name": "big"}),
+            ],
+        ),
+    }
+    chosen = [scenarios[name] for name in args.scenarios.split(",")]
+    meta = {
+        "machine": machine(),
+        "settings": vars(args),
+        "versions": {PEER: peers.version(circus, "circus")},
+    }
+    all_results: dict[str, dict[str, dict[str, Samples]]] = {}
+    context = zmq.Context()
+    try:
+        with tempfile.TemporaryDirectory(prefix="control-latency-") as tmp:
+            for scenario in chosen:
+                all_results[scenario.name] = run_scenario(scenario, flavours, args, Path(tmp), context)
+    finally:
+        context.term()
+
+    rows = [row for name, results in all_results.items() for row in rows_for(name, results, "ours", PEER)]
+    title = "control round trips" + (
+        f"; 'big' has {args.processes} processes" if "big" in all_results else ""
+    )
+    table = format_table(rows, PEER, title)
+    targets = check_targets(all_results, "ours")
+    print()
+    print(table)
+    print()
+    print("\n".join(targets))
+    raw = {
+        scenario: {case: {d: asdict(s) for d, s in by_daemon.items()} for case, by_daemon in results.items()}
+        for scenario, results in all_results.items()
+    }
+    path = write_results(
+        "control_latency", {"meta": meta, "seconds": raw, "table": table, "targets": targets}
+    )
+    print(f"\nraw figures: {shown(path)}")
+
+
+if __name__ == "__main__":
+    main()
