@@ -157,3 +157,21 @@ def busy_pid(environ: dict[str, Any], start_response: StartResponse) -> Iterable
         pass
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [str(os.getpid()).encode()]
+
+
+def patch_report(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Whether gevent had monkey-patched the standard library before this module was imported."""
+    payload = json.dumps({"patched_at_import": _PATCHED_AT_IMPORT}).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [payload]
+
+
+def _patched_now() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return bool(monkey.is_module_patched("socket") and monkey.is_module_patched("time"))
+
+
+_PATCHED_AT_IMPORT = _patched_now()

@@ -177,11 +177,6 @@ def test_default_app_is_hello_world(start_worker):
     assert get(worker.port).body == b"hello world"
 
 
-def test_no_monkey_still_serves(start_worker):
-    worker = start_worker(ECHO, "--no-monkey")
-    assert get(worker.port).status == 200
-
-
 def test_paste_deploy_app(start_worker, tmp_path: Path):
     pytest.importorskip("paste.deploy")
     ini = tmp_path / "app.ini"
@@ -215,3 +210,10 @@ def test_help_lists_chaussette_and_our_options():
         "--trusted-proxies",
     ):
         assert option in result.stdout
+
+
+def test_gevent_patches_before_the_app_is_imported_unless_told_not_to(start_worker):
+    patched = start_worker(f"{APPS}:patch_report")
+    assert json.loads(get(patched.port).body) == {"patched_at_import": True}
+    unpatched = start_worker(f"{APPS}:patch_report", "--no-monkey")
+    assert json.loads(get(unpatched.port).body) == {"patched_at_import": False}
