@@ -129,8 +129,12 @@ class Connection:
             self.sock.shutdown(socket.SHUT_RDWR)
 
     def is_idle(self) -> bool:
-        """Waiting between requests with nothing received, not even in the kernel's buffer."""
-        if self.state not in (IDLE, READING_HEAD) or self.parser.in_head or self.parser.requests:
+        """Waiting between requests with nothing received, not even in the kernel's buffer.
+
+        Only a kept-alive connection that has served a request can be idle: a fresh one was opened
+        to send a request whose bytes may still be on their way, and closing it would fail that
+        request (its client has nothing to retry); it is served, with `Connection: close`."""
+        if self.state != IDLE or self.parser.in_head or self.parser.requests:
             return False
         sock = self.sock
         sock.settimeout(0.0)  # a peek that must not wait; no other greenlet runs until we restore it

@@ -41,6 +41,12 @@ class Process:
         self.exited = gevent.event.Event()
         self.ready = gevent.event.Event()
         self._psutil: psutil.Process | None = None
+        # The last bytes it wrote to stderr, to say why it failed (a rolled-back reload quotes them).
+        self.stderr_tail = bytearray()
+
+    def last_stderr_lines(self, count: int = 5) -> list[str]:
+        lines = bytes(self.stderr_tail).decode("utf-8", "replace").splitlines()
+        return [line for line in lines if line.strip()][-count:]
 
     @property
     def pid(self) -> int:

@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import gevent
 import gevent.event
@@ -27,8 +27,9 @@ import gevent.lock
 from circus_web_stack.config.loader import parse_watcher, set_watcher_option
 from circus_web_stack.config.substitution import substitute
 from circus_web_stack.core.effects import GiveUpWatcher, PauseWatcher, SpawnProcesses, StopProcess
-from circus_web_stack.core.errors import ClientError
+from circus_web_stack.core.errors import ClientError, Errno
 from circus_web_stack.core.events import describe_exit, signal_name
+from circus_web_stack.core.restart_plan import plan_rolling_step, plan_sequential_step
 from circus_web_stack.core.states import (
     LIVE_PROCESS_STATES,
     WATCHER_TRANSITIONS,
@@ -47,6 +48,7 @@ from circus_web_stack.core.watcher_plan import (
 from circus_web_stack.runtime import spawner, streams
 from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.process import Process
+from circus_web_stack.runtime.tail import TailTap
 
 log = logging.getLogger("circus_web_stack.watcher")
 
@@ -90,6 +92,9 @@ class Watcher:
         self._streams: dict[str, Any] = {}
         self._pumps: list[gevent.Greenlet] = []
         self._generation = 0
+        # A rolling reload owns the process set while it runs: the reconciler stays out of its way.
+        self._rolling = False
+        self._changed = gevent.event.Event()  # set on every readiness report and exit
         self._spawn_failures = 0
         # Learned: once any process of this watcher has said READY=1, its successors are expected to.
         self.notifies_ready = config.readiness == "notify"
@@ -152,7 +157,8 @@ class Watcher:
             return {"stopped": stopped, "started": result["started"], "kept": result["kept"]}
 
     def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, list[int]]:
-        """Replace every process with a new one; see `_rolling_reload` for the zero-downtime path."""
+        """Replace every process with a new one, ready before replaced (see `_roll`). Circus's
+        meanings are kept: graceful=False is a restart, send_hup sends SIGHUP instead."""
         with self._command_lock:
             if self.state == WatcherState.STOPPED:
                 return self._start() | {"stopped": []}
@@ -164,9 +170,7 @@ class Watcher:
                     proc.send_signal(signal.SIGHUP)
                 self._emit("reload")
                 return {"stopped": [], "started": [], "kept": self.pids()}
-            result = self._replace_processes(sequential=sequential)
-            self._emit("reload")
-            return result
+            return self._roll(sequential=sequential)
 
     def incr(self, nb: int = 1) -> int:
         with self._command_lock:
@@ -339,8 +343,7 @@ class Watcher:
             self._close_streams()
             self._open_streams()
         if any(needs_reload(k) for k in changed):
-            self._replace_processes(sequential=False)
-            self._emit("reload")
+            self._roll(sequential=False, previous_config=old)
             return True
         self._reconcile()
         return False
@@ -351,7 +354,7 @@ class Watcher:
         """Bring the processes towards the config. Never yields (see the module docstring)."""
         if self.state not in (WatcherState.STARTING, WatcherState.ACTIVE):
             return
-        if self._paused_until_s is not None:
+        if self._paused_until_s is not None or self._rolling:
             return
         views = [p.view() for p in self.processes.values()]
         effects = plan_scale(views, self.numprocesses, self.config.scale_down)
@@ -453,7 +456,7 @@ class Watcher:
             stdin=stdin_fd,
             close_stdin=cfg.close_child_stdin,
             capture_stdout="stdout" in self._streams,
-            capture_stderr="stderr" in self._streams,
+            capture_stderr=not cfg.close_child_stderr,
             close_stdout=cfg.close_child_stdout,
             close_stderr=cfg.close_child_stderr,
             uid=cfg.uid,
@@ -485,10 +488,14 @@ class Watcher:
             expires_s=expiry_deadline(time.monotonic(), cfg.max_age, cfg.max_age_variance, random.random()),
         )
         self.processes[proc.pid] = proc
-        for name, fd in (("stdout", child.stdout_fd), ("stderr", child.stderr_fd)):
-            if fd is not None:
-                self._pumps = [p for p in self._pumps if not p.dead]
-                self._pumps.append(streams.pump_pipe(fd, self._streams[name], proc.pid, name))
+        self._pumps = [p for p in self._pumps if not p.dead]
+        if child.stdout_fd is not None:
+            self._pumps.append(
+                streams.pump_pipe(child.stdout_fd, self._streams["stdout"], proc.pid, "stdout")
+            )
+        if child.stderr_fd is not None:
+            sink = TailTap(self._streams["stderr"], proc.stderr_tail)
+            self._pumps.append(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"))
         gevent.spawn(self._watch_exit, proc)
         log.info("spawned %s pid=%d", proc.label, proc.pid)
         self._emit("spawn", process_pid=proc.pid, time=proc.started)
@@ -540,6 +547,7 @@ class Watcher:
             return
         proc.set_state(ProcessState.RUNNING)
         log.debug("%s pid=%d ready after %.2fs", proc.label, proc.pid, proc.age())
+        self._changed.set()
         self._reconcile()
 
     def _watch_exit(self, proc: Process) -> None:
@@ -553,6 +561,7 @@ class Watcher:
         proc.set_state(ProcessState.EXITED)
         self.processes.pop(proc.pid, None)
         proc.exited.set()
+        self._changed.set()
         if expected:
             log.info(
                 "reaped %s pid=%d (%s): %s", proc.label, proc.pid, proc.stop_reason, describe_exit(exit_code)
@@ -683,38 +692,103 @@ class Watcher:
 
     # ----------------------------------------------------------------- reload
 
-    def _replace_processes(self, *, sequential: bool) -> dict[str, list[int]]:
-        """Replace every live process: start a new one, wait until it is ready, then stop an old one
-        (one at a time with `sequential`: stop first, then start). Ready before replaced."""
+    def _roll(self, *, sequential: bool, previous_config: Any = None) -> dict[str, list[int]]:
+        """The rolling reload: start up to max_surge new processes, stop an old one only once a new
+        one is ready, until none of the old generation is left (core.restart_plan decides each step).
+        A new process that exits or misses ready_timeout rolls the reload back: the new processes
+        are stopped, the old ones keep serving, the config (if it changed) is restored, and a
+        ClientError names the cause."""
         self._generation += 1
-        old = self.live_processes()
-        started: list[int] = []
-        for proc in old:
-            if sequential:
-                self._stop_process(proc, "reload")
-                proc.exited.wait()
-                new = self._spawn_one()
-            else:
-                new = self._spawn_one()
-                if new is not None:
-                    self._wait_ready(new)
-                self._stop_process(proc, "reload")
-            if new is not None:
-                started.append(new.pid)
-        for proc in old:
+        old = {p.pid: p for p in self.live_processes()}
+        new: dict[int, Process] = {}
+        retired: list[Process] = []
+        self._rolling = True
+        try:
+            while True:
+                self._changed.clear()
+                failure = self._rolling_failure(new)
+                if failure is not None:
+                    self._roll_back(new, failure, previous_config)
+                for pid in [pid for pid, p in old.items() if p.exited.is_set()]:
+                    del old[pid]  # died on its own meanwhile: the plan simply sees one fewer
+                starting = sum(1 for p in new.values() if p.state == ProcessState.STARTING)
+                ready = sum(1 for p in new.values() if p.state == ProcessState.RUNNING)
+                counts = {
+                    "old": len(old),
+                    "new_starting": starting,
+                    "new_ready": ready,
+                    "target": self.numprocesses,
+                }
+                step = (
+                    plan_sequential_step(**counts)
+                    if sequential
+                    else plan_rolling_step(**counts, max_surge=self.config.max_surge)
+                )
+                for victim in sorted(old.values(), key=lambda p: (p.started_s, p.pid))[: step.stop_old]:
+                    del old[victim.pid]
+                    self._stop_process(victim, "reload")
+                    retired.append(victim)
+                for _ in range(step.spawn):
+                    proc = self._spawn_one()
+                    if proc is None:
+                        self._roll_back(
+                            new, f"cannot spawn {self.config.cmd!r} (see the log)", previous_config
+                        )
+                    new[proc.pid] = proc
+                if step.spawn or step.stop_old or step.done:
+                    self._emit("reload", old=len(old), new=len(new), ready=ready, done=step.done)
+                if step.done:
+                    break
+                self._changed.wait(self._next_ready_deadline(new))
+                if sequential and retired and not retired[-1].exited.is_set():
+                    retired[-1].exited.wait()  # sequential: the old one is gone before its successor starts
+        finally:
+            self._rolling = False
+        for proc in retired:
             proc.exited.wait()
+        log.info("%s reloaded: %d new process(es) ready, %d old stopped", self.name, len(new), len(retired))
         self._reconcile()
-        return {"stopped": [p.pid for p in old], "started": started, "kept": []}
+        return {"stopped": [p.pid for p in retired], "started": sorted(new), "kept": []}
 
-    def _wait_ready(self, proc: Process) -> bool:
-        timeout = self.config.ready_timeout
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.ready.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
-                return True
+    def _next_ready_deadline(self, new: dict[int, Process]) -> float | None:
+        """Seconds until the earliest ready_timeout of a new process still starting (None: no limit)."""
+        waits = [
+            self.config.ready_timeout - p.age() for p in new.values() if p.state == ProcessState.STARTING
+        ]
+        return max(0.0, min(waits)) + 0.01 if waits else None
+
+    def _rolling_failure(self, new: dict[int, Process]) -> str | None:
+        """Why the new generation failed, naming the process, its exit and its last stderr lines."""
+        for proc in new.values():
             if proc.exited.is_set():
-                return False
-        return proc.ready.is_set()
+                why = f"{proc.label} pid={proc.pid} {describe_exit(proc.exit_code or 0)} before it was ready"
+            elif proc.state == ProcessState.STARTING and proc.age() >= self.config.ready_timeout:
+                why = (
+                    f"{proc.label} pid={proc.pid} was not ready after {self.config.ready_timeout:g}s "
+                    "(ready_timeout)"
+                )
+            else:
+                continue
+            tail = proc.last_stderr_lines()
+            return why + ("; its last stderr lines: " + " | ".join(tail) if tail else "")
+        return None
+
+    def _roll_back(self, new: dict[int, Process], cause: str, previous_config: Any) -> NoReturn:
+        for proc in new.values():
+            self._stop_process(proc, "reload rolled back")
+        if previous_config is not None:
+            self.config = previous_config
+            self._hooks = HookRunner(dict(previous_config.hooks))
+        for proc in new.values():
+            proc.exited.wait()
+        self._rolling = False
+        log.error("%s: reload rolled back: %s; the previous processes keep serving", self.name, cause)
+        self._emit("reload", rolled_back=True, reason=cause)
+        self._reconcile()
+        raise ClientError(
+            f"reload of {self.name} rolled back: {cause}; the previous processes keep serving",
+            Errno.COMMAND_ERROR,
+        )
 
     # ----------------------------------------------------------------- streams
 
@@ -725,6 +799,8 @@ class Watcher:
                 self._streams[name] = streams.open_stream(
                     spec.class_name, dict(spec.options), option_prefix=f"{name}_stream"
                 )
+        if "stderr" not in self._streams and not self.config.close_child_stderr:
+            self._streams["stderr"] = streams.InheritedStderr()
 
     def _close_streams(self) -> None:
         pumps, self._pumps = self._pumps, []

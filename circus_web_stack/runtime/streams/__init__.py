@@ -6,7 +6,7 @@ processes sharing a stream never interleave, and no sink I/O runs on the hub (se
 
 from circus_web_stack.runtime.streams.base import Stream
 from circus_web_stack.runtime.streams.callable_stream import CallableStream
-from circus_web_stack.runtime.streams.console import FancyStdoutStream, StdoutStream
+from circus_web_stack.runtime.streams.console import FancyStdoutStream, InheritedStderr, StdoutStream
 from circus_web_stack.runtime.streams.factory import STREAM_CLASSES, open_stream
 from circus_web_stack.runtime.streams.files import FileStream, TimedRotatingFileStream, WatchedFileStream
 from circus_web_stack.runtime.streams.pump import pump_pipe
@@ -17,6 +17,7 @@ __all__ = [
     "CallableStream",
     "FancyStdoutStream",
     "FileStream",
+    "InheritedStderr",
     "QueueStream",
     "StdoutStream",
     "Stream",

@@ -16,6 +16,7 @@ from circus_web_stack.runtime.streams.base import Stream, checked_time_format, w
 from circus_web_stack.runtime.streams.options import as_optional_str
 
 STDOUT_FD = 1
+STDERR_FD = 2
 
 
 class StdoutStream(Stream):
@@ -28,6 +29,19 @@ class StdoutStream(Stream):
 
     def _emit(self, data: bytes, pid: int, name: str) -> None:
         write_all(STDOUT_FD, data)
+
+
+class InheritedStderr(Stream):
+    """Where a child's stderr goes when no stderr_stream is configured: the daemon's own stderr, as
+    if inherited. The daemon reads it anyway so that it can quote a failed process's last lines."""
+
+    OPTIONS: ClassVar = {}
+
+    def __init__(self) -> None:
+        super().__init__(time_format=None)
+
+    def _emit(self, data: bytes, pid: int, name: str) -> None:
+        write_all(STDERR_FD, data)
 
 
 # ANSI colour numbers, in escape-sequence order (30 + n), as Circus lists them.

@@ -60,7 +60,7 @@ def test_priority_orders_start_and_reverse_stop(circusd):
         cmd = sleep 1002
         priority = 0
     """)
-    d.wait_children(3)
+    d.wait_log("cron started")
     log = d.log()
     assert log.index("db started") < log.index("web started") < log.index("cron started")
     d.signal(signal.SIGTERM)
