@@ -17,6 +17,8 @@ import os
 import sys
 from urllib.parse import urlparse
 
+import zmq
+
 from circus_web_stack import __version__
 from circus_web_stack.core.errors import ConfigError, SocketBindError
 
@@ -146,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except SocketBindError as exc:
         logging.getLogger("circus_web_stack").error("%s", exc)
+        return EXIT_BIND
+    except (OSError, zmq.ZMQError) as exc:
+        # The control or pubsub endpoint could not be bound (in use, no permission, bad path).
+        logging.getLogger("circus_web_stack").error("cannot open the control endpoints: %s", exc)
+        print(f"circusd: cannot open the control endpoints: {exc}", file=sys.stderr)
         return EXIT_BIND
     finally:
         if pidfile:

@@ -3,15 +3,20 @@ secure defaults (ipc sockets in a private runtime directory)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from circus_web_stack.config.model import Config
+from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 from circus_web_stack.runtime.arbiter import Arbiter
 from circus_web_stack.runtime.control_server import ControlServer
 from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint
 from circus_web_stack.runtime.publisher import EventPublisher
+from circus_web_stack.runtime.zap import ZapHandler, load_client_keys
+
+log = logging.getLogger("circus_web_stack.daemon")
 
 
 def resolve_endpoints(config: Config, env: dict[str, str] | None = None) -> dict[str, str]:
@@ -35,10 +40,8 @@ def load_curve_keys(config: Config) -> CurveKeys | None:
 
     public, secret = zmq.auth.load_certificate(path)
     if secret is None:
-        from circus_web_stack.core.errors import ConfigError
-
         raise ConfigError(
-            f"{path} holds no secret key (make one with `circusctl keygen`)",
+            f"{path} holds no secret key (give the .key_secret file; see docs/security.md)",
             section="circus",
             option="curve_secret_key_file",
         )
@@ -50,7 +53,17 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     curve = load_curve_keys(config)
     for option, key in (("endpoint", "control"), ("pubsub_endpoint", "pubsub"), ("stats_endpoint", "stats")):
         check_endpoint(endpoints[key], option=option, curve=curve, insecure=config.daemon.insecure)
-    extensions = [
+    extensions: list[Any] = []
+    if curve is not None:
+        keys_dir = config.daemon.curve_client_keys_dir
+        if keys_dir:
+            extensions.append(ZapHandler(load_client_keys(keys_dir)))
+        else:
+            log.warning(
+                "CurveZMQ without curve_client_keys_dir: any client that knows the daemon's "
+                "public key may connect"
+            )
+    extensions += [
         EventPublisher(endpoints["pubsub"], curve=curve),
         ControlServer(endpoints["control"], curve=curve),
     ]

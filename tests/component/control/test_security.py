@@ -1,0 +1,101 @@
+"""Secure by default: private ipc sockets, TCP beyond loopback only with CurveZMQ, and only known keys."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+
+import zmq.auth
+
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def circusctl(*args: str, timeout: str = "3") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PY, "-m", "circus_web_stack.cli.circusctl", "--timeout", timeout, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_default_endpoints_are_private_unix_sockets(circusd):
+    d = circusd("""
+        [watcher:web]
+        cmd = sleep 1000
+    """)
+    d.wait_children(1)
+    d.wait_log("control endpoint on ")
+    assert stat.S_IMODE(os.stat(d.runtime_dir).st_mode) == 0o700
+    for name in ("control.sock", "pubsub.sock"):
+        mode = os.stat(d.runtime_dir / name).st_mode
+        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+    assert d.call("globaloptions")["options"]["multicast_endpoint"] == ""
+
+
+def test_network_endpoint_without_keys_is_refused(circusd):
+    d = circusd(f"""
+        [circus]
+        endpoint = tcp://0.0.0.0:{free_port()}
+        [watcher:web]
+        cmd = sleep 1000
+    """)
+    assert d.wait_exit(20) == 78
+    assert "curve_secret_key_file" in d.stderr() and "insecure" in d.stderr()
+    assert d.children() == []
+
+
+def test_curve_admits_only_known_client_keys(circusd, tmp_path):
+    keys = tmp_path / "keys"
+    allowed = tmp_path / "allowed"
+    keys.mkdir()
+    allowed.mkdir()
+    server_public, server_secret = zmq.auth.create_certificates(str(keys), "server")
+    client_public, client_secret = zmq.auth.create_certificates(str(keys), "client")
+    _, stranger_secret = zmq.auth.create_certificates(str(keys), "stranger")
+    os.rename(client_public, allowed / "client.key")
+    control, pubsub = free_port(), free_port()
+    d = circusd(f"""
+        [circus]
+        endpoint = tcp://127.0.0.1:{control}
+        pubsub_endpoint = tcp://127.0.0.1:{pubsub}
+        curve_secret_key_file = {server_secret}
+        curve_client_keys_dir = {allowed}
+        [watcher:web]
+        cmd = sleep 1000
+    """)
+    d.wait_children(1)
+    d.wait_log("control endpoint on ")
+    endpoint = f"tcp://127.0.0.1:{control}"
+    good = circusctl(
+        "--endpoint",
+        endpoint,
+        "--curve-server-key",
+        server_public,
+        "--curve-client-key",
+        client_secret,
+        "list",
+    )
+    assert good.returncode == 0 and good.stdout.split() == ["web"], good.stderr
+    stranger = circusctl(
+        "--endpoint",
+        endpoint,
+        "--curve-server-key",
+        server_public,
+        "--curve-client-key",
+        stranger_secret,
+        "list",
+    )
+    assert stranger.returncode == 3
+    plain = circusctl("--endpoint", endpoint, "list")
+    assert plain.returncode == 3
+    d.wait_log("refused a CURVE client")
