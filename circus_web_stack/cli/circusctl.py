@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import import_module
 from types import ModuleType
-from typing import TextIO
+from typing import Any, TextIO
 
 import zmq
 
@@ -30,10 +30,12 @@ from circus_web_stack.cli.client import (
     CallTimeout,
     CircusClient,
     CurveKeys,
+    apply_curve,
     default_endpoint,
     iter_messages,
     load_curve_keys,
 )
+from circus_web_stack.cli.progress import ReloadProgress
 from circus_web_stack.cli.render import render_error, render_json, render_reply
 from circus_web_stack.config.kinds import InvalidValue, Kind, did_you_mean
 from circus_web_stack.config.options import WATCHER_OPTIONS, Section, family_of, is_settable, known_keys
@@ -164,7 +166,8 @@ def run_command(session: Session, command: str, words: Sequence[str]) -> int:
     except (UsageError, ValueError, zmq.ZMQError) as exc:
         return _usage_failure(session.err, str(exc), spec)
     try:
-        reply = client.call_message(spec.name, properties)
+        with _progress_for(session, options, spec.name, properties):
+            reply = client.call_message(spec.name, properties)
     except CallTimeout as exc:
         print(_timeout_message(exc, options), file=session.err)
         return EXIT_UNREACHABLE
@@ -172,6 +175,21 @@ def run_command(session: Session, command: str, words: Sequence[str]) -> int:
         print(f"{PROG}: {exc}", file=session.err)
         return EXIT_UNREACHABLE
     return _print_reply(session, options, spec.name, reply)
+
+
+def _progress_for(session: Session, options: Options, command: str, properties: dict[str, object]) -> Any:
+    """A live progress line for `reload NAME --waiting` when stderr is a terminal; else nothing."""
+    name = properties.get("name")
+    if command != "reload" or not properties.get("waiting") or not name or not session.err.isatty():
+        return contextlib.nullcontext()
+    try:
+        pubsub = session.client(options).call_ok("globaloptions")["options"]["pubsub_endpoint"]
+        curve = _curve_keys(options)
+    except (CallError, KeyError, UsageError, ValueError):
+        return contextlib.nullcontext()  # no progress, but the reload itself goes ahead
+    return ReloadProgress(
+        pubsub, str(name), session.err, curve_apply=(lambda sock: apply_curve(sock, curve)) if curve else None
+    )
 
 
 def command_help(spec: CommandSpec) -> str:

@@ -111,7 +111,7 @@ class CircusClient:
         # Queue only to a completed connection: a request to a daemon that is not there fails at
         # its deadline instead of waiting in a queue and being delivered minutes later.
         self._socket.setsockopt(zmq.IMMEDIATE, 1)
-        _apply_curve(self._socket, curve)
+        apply_curve(self._socket, curve)
         self._socket.connect(self.endpoint)
 
     def call(self, command: str, **properties: Any) -> dict:
@@ -187,7 +187,7 @@ def iter_messages(
     zmq_module = _zmq_module()
     socket = zmq_module.Context.instance().socket(zmq.SUB)
     socket.setsockopt(zmq.LINGER, 0)
-    _apply_curve(socket, curve)
+    apply_curve(socket, curve)
     try:
         for topic in topics or ("",):
             socket.setsockopt(zmq.SUBSCRIBE, topic.encode("utf-8"))
@@ -225,7 +225,7 @@ def _zmq_module() -> ModuleType:
     return zmq
 
 
-def _apply_curve(socket: Any, curve: CurveKeys | None) -> None:
+def apply_curve(socket: Any, curve: CurveKeys | None) -> None:
     if curve is None:
         return
     socket.setsockopt(zmq.CURVE_SERVERKEY, curve.server_public)
