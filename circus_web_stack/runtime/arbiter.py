@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any, Protocol
 
 import gevent
@@ -25,7 +26,14 @@ from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, check_
 from circus_web_stack.core.watcher_plan import start_order
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
-from circus_web_stack.runtime.sockets import SocketSet, bind_all, bind_socket
+from circus_web_stack.runtime.sockets import (
+    BoundSocket,
+    SocketSet,
+    adjust_in_place,
+    bind_all,
+    bind_socket,
+    same_address,
+)
 from circus_web_stack.runtime.watcher import Watcher
 
 log = logging.getLogger("circus_web_stack.arbiter")
@@ -286,7 +294,10 @@ class Arbiter:
         return {"stopped": stopped, "started": started}
 
     def reload_config(self, path: str | None = None) -> dict[str, list[str]]:
-        """Re-read the config and apply only the difference. An invalid file changes nothing."""
+        """Re-read the config and apply only the difference. An invalid file, or a socket that cannot
+        be bound, changes nothing. A changed socket is bound anew before the watchers using it are
+        rolled onto it, and the old one is closed only after that. Unchanged watchers keep their
+        processes."""
         source = path or self.config.path
         if source is None:
             raise ClientError("this daemon was not started from a config file; nothing to reload")
@@ -300,41 +311,64 @@ class Arbiter:
                 "[circus] options changed (%s); they take effect when circusd restarts",
                 ", ".join(change.daemon_keys),
             )
-        # Bind the new sockets first, all or nothing, so that a bad address changes nothing.
-        fresh = [s for s in new.sockets if s.name in set(change.added_sockets) | set(change.changed_sockets)]
-        staged = {}
-        try:
-            for scfg in fresh:
-                staged[scfg.name] = bind_socket(scfg)
-        except OSError as exc:
-            for bound in staged.values():
-                bound.close()
-            raise ClientError(
-                f"the new configuration cannot bind its sockets, nothing changed: {exc}"
-            ) from exc
-        replaced = []
-        for name, bound in staged.items():
-            old = self.sockets.get(name)
-            self.sockets.add(bound)
-            if old is not None:
-                replaced.append(old)
+        retired = self._stage_sockets(new, change)
         self.config = new
+        failures: list[str] = []
         for name in change.removed_watchers:
             self.remove_watcher(name)
         for name in change.scaled_only:
             self.watchers[name].set_numprocesses(new.watcher(name).numprocesses)
         for name in change.changed_watchers:
-            self.watchers[name].update_config(new.watcher(name))
+            moved = any(opt.startswith("socket:") for opt in change.changed_options.get(name, ()))
+            try:
+                self.watchers[name].update_config(new.watcher(name), force_reload=moved)
+            except ClientError as exc:
+                failures.append(exc.reason)
+                # Remember what the watcher really runs, so the next reloadconfig tries again.
+                kept = self.watchers[name].config
+                self.config = replace(
+                    self.config, watchers=tuple(kept if w.name == name else w for w in self.config.watchers)
+                )
         for name in change.added_watchers:
             self.add_watcher(new.watcher(name), start=new.watcher(name).autostart)
-        # Only now, with every watcher rolled onto the new sockets, may the old ones close.
-        for old in replaced:
+        for old in retired:
             old.close()
         for name in change.removed_sockets:
             self.sockets.remove(name)
+        if failures:
+            raise ClientError(
+                "reloadconfig applied the rest, but: " + "; ".join(failures), Errno.COMMAND_ERROR
+            )
         return {
             "added": list(change.added_watchers),
             "removed": list(change.removed_watchers),
             "changed": list(change.changed_watchers),
             "scaled": list(change.scaled_only),
         }
+
+    def _stage_sockets(self, new: Config, change: Any) -> list[BoundSocket]:
+        """Bind added and changed sockets, all or nothing, and put them in place; return the old
+        sockets to close once the watchers have moved. A change that keeps the address (backlog,
+        blocking) is applied to the open socket: binding the same address twice is not possible."""
+        staged: dict[str, BoundSocket] = {}
+        try:
+            for name in (*change.added_sockets, *change.changed_sockets):
+                scfg = new.socket(name)
+                old = self.sockets.get(name)
+                if old is not None and same_address(self.config.socket(name), scfg):
+                    adjust_in_place(old, scfg)
+                    continue
+                staged[name] = bind_socket(scfg)
+        except OSError as exc:
+            for bound in staged.values():
+                bound.close()
+            raise ClientError(
+                f"the new configuration cannot bind its sockets, nothing changed: {exc}"
+            ) from exc
+        retired = []
+        for name, bound in staged.items():
+            old = self.sockets.get(name)
+            self.sockets.add(bound)
+            if old is not None:
+                retired.append(old)
+        return retired

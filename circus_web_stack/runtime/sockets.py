@@ -132,6 +132,23 @@ def _bind_unix(cfg, sock_type: int, proto: int) -> BoundSocket:
     return BoundSocket(cfg.name, sock, cfg.backlog, path=path)
 
 
+def same_address(old_cfg, new_cfg) -> bool:
+    """Whether two socket configs name the same address (so the new one cannot be bound beside it)."""
+    if old_cfg.path or new_cfg.path:
+        return old_cfg.path == new_cfg.path
+    return (old_cfg.host, old_cfg.port, old_cfg.family) == (new_cfg.host, new_cfg.port, new_cfg.family) and (
+        new_cfg.port != 0
+    )
+
+
+def adjust_in_place(bound: BoundSocket, cfg) -> None:
+    """Apply what can change on an open listening socket: the backlog (listen() again) and blocking."""
+    if cfg.backlog != bound.backlog:
+        bound.sock.listen(cfg.backlog)
+        bound.backlog = cfg.backlog
+    bound.sock.setblocking(cfg.blocking)
+
+
 def describe(cfg) -> str:
     if cfg.path:
         return f"socket {cfg.name} ({cfg.path})"

@@ -25,6 +25,7 @@ import gevent.event
 import gevent.lock
 
 from circus_web_stack.config.loader import parse_watcher, set_watcher_option
+from circus_web_stack.config.options import needs_reload
 from circus_web_stack.config.substitution import substitute
 from circus_web_stack.core.effects import GiveUpWatcher, PauseWatcher, SpawnProcesses, StopProcess
 from circus_web_stack.core.errors import ClientError, Errno
@@ -192,11 +193,15 @@ class Watcher:
                 new = set_watcher_option(new, key, value)
             return self._apply_config(new)
 
-    def update_config(self, new: Any) -> bool:
-        """Adopt a new WatcherConfig (reloadconfig): reload the processes only if something they were
-        started with changed. Returns True when they were reloaded."""
+    def update_config(self, new: Any, *, force_reload: bool = False) -> bool:
+        """Adopt a new WatcherConfig (reloadconfig): reload the processes if something they were
+        started with changed, or if `force_reload` (a socket they use was bound anew). Returns True
+        when they were reloaded; raises ClientError, with the old config back, if that reload failed."""
         with self._command_lock:
-            return self._apply_config(new)
+            if force_reload and new == self.config and self.state != WatcherState.STOPPED:
+                self._roll(sequential=False)
+                return True
+            return self._apply_config(new, force_reload=force_reload)
 
     def send_signal(
         self, signum: int, *, pid: int | None = None, children: bool = False, recursive: bool = False
@@ -323,9 +328,7 @@ class Watcher:
         self._reconcile()
         return count
 
-    def _apply_config(self, new: Any) -> bool:
-        from circus_web_stack.config.options import needs_reload
-
+    def _apply_config(self, new: Any, *, force_reload: bool = False) -> bool:
         old = self.config
         changed = [k for k, v in new.option_values().items() if old.option_values().get(k) != v]
         if not changed:
@@ -342,7 +345,7 @@ class Watcher:
         if new.stdout_stream != old.stdout_stream or new.stderr_stream != old.stderr_stream:
             self._close_streams()
             self._open_streams()
-        if any(needs_reload(k) for k in changed):
+        if force_reload or any(needs_reload(k) for k in changed):
             self._roll(sequential=False, previous_config=old)
             return True
         self._reconcile()

@@ -1,0 +1,105 @@
+"""reloadconfig applies only the difference: a moved socket is bound anew before its watcher rolls onto
+it, changed watchers roll, unchanged ones keep their processes, a broken file changes nothing."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import sys
+
+from circus_web_stack.testing.waiting import wait_until
+
+PY = sys.executable
+APP = """
+import os
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [os.environ.get("RELEASE", "none").encode()]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config(tmp_path, port: int, release: str) -> str:
+    return f"""
+[socket:web]
+host = 127.0.0.1
+port = {port}
+[watcher:web]
+cmd = {PY} -m chaussette_compat --fd $(circus.sockets.web) --no-access-log app:application
+working_dir = {tmp_path}
+use_sockets = true
+numprocesses = 2
+[env:web]
+RELEASE = {release}
+[watcher:bystander]
+cmd = sleep 1000
+"""
+
+
+def fetch(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/")
+        return conn.getresponse().read().decode()
+    finally:
+        conn.close()
+
+
+def serves(port: int, text: str) -> bool:
+    try:
+        return fetch(port) == text
+    except OSError:
+        return False
+
+
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_moved_socket_and_changed_env_roll_while_the_rest_stays(circusd, tmp_path):
+    (tmp_path / "app.py").write_text(APP)
+    first, second = free_port(), free_port()
+    d = circusd(config(tmp_path, first, "one"))
+    wait_until(lambda: serves(first, "one"), 15, "release one on the first port")
+    bystander = d.call("list", name="bystander")["pids"]
+    web_before = set(d.call("list", name="web")["pids"])
+    d.ini_path.write_text(config(tmp_path, second, "two"))
+    reply = d.call("reloadconfig", waiting=True)
+    assert reply["status"] == "ok", reply
+    assert reply["changes"]["changed"] == ["web"]
+    assert fetch(second) == "two"
+    assert refused(first)
+    assert not web_before & set(d.call("list", name="web")["pids"])
+    assert d.call("list", name="bystander")["pids"] == bystander
+    assert d.call("listsockets")["sockets"][0]["port"] == second
+
+
+def test_a_broken_file_or_an_unbindable_socket_changes_nothing(circusd, tmp_path):
+    (tmp_path / "app.py").write_text(APP)
+    port = free_port()
+    d = circusd(config(tmp_path, port, "one"))
+    wait_until(lambda: serves(port, "one"), 15, "the app")
+    pids = d.call("list", name="web")["pids"]
+    d.ini_path.write_text(config(tmp_path, port, "two").replace("numprocesses = 2", "numprocesses = lots"))
+    reply = d.call("reloadconfig", waiting=True)
+    assert reply["status"] == "error" and "nothing changed" in reply["reason"] and "lots" in reply["reason"]
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        d.ini_path.write_text(config(tmp_path, taken.getsockname()[1], "two"))
+        reply = d.call("reloadconfig", waiting=True)
+        assert reply["status"] == "error" and "cannot bind" in reply["reason"]
+    finally:
+        taken.close()
+    assert d.call("list", name="web")["pids"] == pids
+    assert fetch(port) == "one"
