@@ -56,6 +56,15 @@ class App:
     spec: str  # module:callable
     path: str = "/"  # URL path wrk requests
     python_path: tuple[str, ...] = ()
+    #: distributions the app imports, installed in the peers' venv too, at the project venv's versions
+    peer_packages: tuple[str, ...] = ()
+    #: environment for the setup command and every server; '{tmp}' is the run's scratch directory
+    env: tuple[tuple[str, str], ...] = ()
+    #: run once with the project's interpreter before the servers start (Django's migrate)
+    setup: tuple[str, ...] = ()
+    #: wrk connections for this app (None: --connections). A CPU-bound view serves a few hundred
+    #: requests a second per worker, so 500 connections would only measure wrk's 2 s timeouts.
+    connections: int | None = None
 
 
 def available_apps() -> dict[str, App]:
@@ -67,7 +76,16 @@ def available_apps() -> dict[str, App]:
     wsgi_files = sorted(django.glob("*/wsgi.py")) if (django / "manage.py").exists() else []
     if wsgi_files:
         module = wsgi_files[0].parent.name
-        apps["django"] = App("django", f"{module}.wsgi:application", "/", (str(django),))
+        apps["django"] = App(
+            "django",
+            f"{module}.wsgi:application",
+            "/",  # the notes page: two queries and a template, on a fresh SQLite database
+            (str(django),),
+            peer_packages=("django",),
+            env=(("DJANGO_DB_PATH", "{tmp}/django-bench.sqlite3"),),
+            setup=(str(django / "manage.py"), "migrate", "--noinput"),
+            connections=50,
+        )
     return apps
 
 
@@ -115,9 +133,10 @@ def bind_listener() -> socket.socket:
     return sock
 
 
-def app_env(app: App) -> dict[str, str]:
+def app_env(app: App, tmp: Path) -> dict[str, str]:
     paths = [str(REPO), *app.python_path]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    extra = {key: value.replace("{tmp}", str(tmp)) for key, value in app.env}
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **extra)
 
 
 def start_chaussette(backend: str) -> Callable[[App, Context], Running]:
@@ -132,7 +151,7 @@ def start_chaussette(backend: str) -> Callable[[App, Context], Running]:
             notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             notify.bind(str(notify_path))
             notify_sockets.append(notify)
-            env = dict(app_env(app), NOTIFY_SOCKET=str(notify_path))
+            env = dict(app_env(app, ctx.tmp), NOTIFY_SOCKET=str(notify_path))
             argv = [
                 str(chaussette),
                 "--fd",
@@ -175,7 +194,7 @@ def start_gunicorn(worker_class: str) -> Callable[[App, Context], Running]:
             "warning",
             app.spec,
         ]
-        master = subprocess.Popen(argv, pass_fds=[fd], env=app_env(app), cwd=REPO)
+        master = subprocess.Popen(argv, pass_fds=[fd], env=app_env(app, ctx.tmp), cwd=REPO)
         port = listener.getsockname()[1]
 
         def worker_pids() -> list[int]:
@@ -287,12 +306,29 @@ def ensure_wrk() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
 
-def ensure_peers(venv: Path) -> None:
-    if (venv / "bin" / "gunicorn").exists():
-        return
-    print(f"creating {venv} with {' '.join(PEER_PACKAGES)} ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *PEER_PACKAGES], check=True)
+#: Exits non-zero unless every "name[extra]==version" (or plain name) argument is installed as asked.
+_HAS_PACKAGES = """
+import importlib.metadata, sys
+for wanted in sys.argv[1:]:
+    name, _, version = wanted.partition("==")
+    found = importlib.metadata.version(name.split("[")[0])
+    if version and found != version:
+        sys.exit(1)
+"""
+
+
+def ensure_peers(venv: Path, apps: list[App]) -> None:
+    """The peers' venv: gunicorn[gevent], plus what the apps import, at our venv's versions."""
+    wanted = list(PEER_PACKAGES)
+    wanted += [f"{name}=={importlib.metadata.version(name)}" for app in apps for name in app.peer_packages]
+    if not (venv / "bin" / "python").exists():
+        print(f"creating {venv} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if subprocess.run(
+        [str(venv / "bin" / "python"), "-c", _HAS_PACKAGES, *wanted], capture_output=True
+    ).returncode:
+        print(f"installing {' '.join(wanted)} into {venv} ...", flush=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *wanted], check=True)
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -302,17 +338,38 @@ def measure(args: argparse.Namespace, apps: list[App], servers: list[str], ctx: 
     runs: list[Run] = []
     for app in apps:
         running: dict[str, Running] = {}
+        if app.setup:
+            subprocess.run(
+                [sys.executable, *app.setup],
+                env=app_env(app, ctx.tmp),
+                cwd=REPO,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
         try:
             for name in servers:
                 running[name] = SERVERS[name](app, ctx)
-                run_wrk(running[name].port, app.path, args.connections, args.threads, args.warmup)
+                run_wrk(
+                    running[name].port,
+                    app.path,
+                    app.connections or args.connections,
+                    args.threads,
+                    args.warmup,
+                )
             for round_index in range(args.rounds):
                 order = servers[round_index % len(servers) :] + servers[: round_index % len(servers)]
                 for name in order:
                     server = running[name]
                     pids = server.worker_pids()
                     before = cpu_seconds(pids)
-                    output = run_wrk(server.port, app.path, args.connections, args.threads, args.duration)
+                    output = run_wrk(
+                        server.port,
+                        app.path,
+                        app.connections or args.connections,
+                        args.threads,
+                        args.duration,
+                    )
                     after = cpu_seconds(pids)
                     figures = parse_wrk(output)
                     run = Run(
@@ -418,7 +475,7 @@ def main(argv: list[str] | None = None) -> None:
     apps = [known_apps[name] for name in app_names]
 
     ensure_wrk()
-    ensure_peers(args.peers_venv)
+    ensure_peers(args.peers_venv, apps)
     with tempfile.TemporaryDirectory(prefix="http-bench-") as tmp:
         ctx = Context(args.workers, args.peers_venv, Path(tmp))
         runs = measure(args, apps, servers, ctx)
