@@ -1,5 +1,6 @@
 """What every side-by-side benchmark shares: summary statistics, the `case  ours  peer  ratio` table,
-raw figures as JSON in benchmarks/results/, and the process hygiene around the servers under test.
+raw figures as JSON in benchmarks/results/, the process hygiene around the servers under test, and a
+raw DEALER client of Circus's control protocol that times our circusd and Circus's alike.
 
 Rule: statistics and formatting are pure functions of numbers; the helpers that touch processes only
 ever signal the pids they are handed, and every wait among them has a deadline.
@@ -18,17 +19,20 @@ import statistics
 import subprocess
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import psutil
+import zmq
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
 
 T = TypeVar("T")
+CALL_TIMEOUT_S = 120.0  # Circus's `stats` at 1,000 processes takes about 19 s on this machine
 
 # -- statistics -----------------------------------------------------------------------------------
 
@@ -82,8 +86,8 @@ def format_value(value: float, unit: str) -> str:
         if value >= 10_000:
             return f"{value / 1000:.1f} s"
         return f"{value:.3f} ms" if value < 10 else f"{value:.1f} ms"
-    if unit == "":
-        return f"{value:.0f}"
+    if unit in ("", "req/s"):
+        return f"{value:.0f} {unit}".rstrip()
     return f"{value:.2f} {unit}"
 
 
@@ -105,6 +109,33 @@ def format_table(rows: Iterable[Row], peer: str, title: str = "") -> str:
             f"{format_value(row.peer, row.unit):>14}  {ratio}"
         )
     return "\n".join(lines)
+
+
+# -- the apps under load ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class App:
+    """A WSGI app as every server is told to load it: `spec` is module:callable, importable from the
+    repository root plus `python_path`."""
+
+    name: str
+    spec: str
+    path: str = "/"
+    python_path: tuple[str, ...] = ()
+
+
+def available_apps() -> dict[str, App]:
+    """hello and io10ms from benchmarks/apps.py, and the Django example once examples/django has one."""
+    apps = {
+        "hello": App("hello", "benchmarks.apps:hello"),
+        "io10ms": App("io10ms", "benchmarks.apps:io10ms"),
+    }
+    django = REPO / "examples" / "django"
+    wsgi_files = sorted(django.glob("*/wsgi.py")) if (django / "manage.py").exists() else []
+    if wsgi_files:
+        apps["django"] = App("django", f"{wsgi_files[0].parent.name}.wsgi:application", "/", (str(django),))
+    return apps
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -194,3 +225,55 @@ def stop_process(process: subprocess.Popen, timeout_s: float = 30.0) -> list[int
                 child.kill()
                 leftovers.append(child.pid)
     return leftovers
+
+
+# -- the control client ---------------------------------------------------------------------------
+
+
+class ErrorReply(Exception):
+    def __init__(self, endpoint: str, reply: dict) -> None:
+        self.reply = reply
+        super().__init__(f"{endpoint}: error reply {reply}")
+
+
+class ControlClient:
+    """A DEALER socket speaking Circus's control protocol: one JSON frame out, one JSON frame back,
+    matched by id (PROTOCOL.md 1.1). The same code times both daemons."""
+
+    def __init__(self, context: zmq.Context, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.socket = context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.IDENTITY, uuid.uuid4().hex.encode())
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.connect(endpoint)
+
+    def close(self) -> None:
+        self.socket.close()
+
+    def send(self, command: str, **properties: object) -> str:
+        msg_id = uuid.uuid4().hex
+        self.socket.send(json.dumps({"id": msg_id, "command": command, "properties": properties}).encode())
+        return msg_id
+
+    def receive(self, msg_id: str, timeout_s: float = CALL_TIMEOUT_S) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self.socket.poll(remaining * 1000):
+                reply = json.loads(self.socket.recv())
+                if reply.get("id") == msg_id:
+                    if reply.get("status") == "error":
+                        raise ErrorReply(self.endpoint, reply)
+                    return reply
+        raise TimeoutError(f"{self.endpoint}: no reply to {msg_id} within {timeout_s:g}s")
+
+    def ready(self) -> bool:
+        """True once a reply is waiting (non-blocking)."""
+        return bool(self.socket.poll(0))
+
+    def call(
+        self, command: str, timeout_s: float = CALL_TIMEOUT_S, **properties: object
+    ) -> tuple[dict, float]:
+        """(reply, round-trip seconds); raises ErrorReply on an error reply."""
+        started = time.perf_counter()
+        reply = self.receive(self.send(command, **properties), timeout_s)
+        return reply, time.perf_counter() - started

@@ -19,12 +19,10 @@ benchmarks/results/control_latency-<time>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -34,6 +32,7 @@ import zmq
 
 from benchmarks import peers
 from benchmarks.common import (
+    ControlClient,
     Row,
     Summary,
     format_table,
@@ -47,7 +46,6 @@ from benchmarks.common import (
 
 OURS_BIN = Path(sys.executable).parent
 PEER = "circus-0.19"
-CALL_TIMEOUT_S = 120.0  # Circus's `stats` at 1,000 processes takes about 19 s on this machine
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
 # Between sending `stats big` and `list small` in the concurrency probe: enough for the daemon to have
@@ -80,50 +78,6 @@ def ini(endpoint: str, pubsub_endpoint: str, watchers: dict[str, int]) -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-# -- the client -----------------------------------------------------------------------------------
-
-
-class ControlClient:
-    """A DEALER socket speaking Circus's control protocol: one JSON frame out, one JSON frame back,
-    matched by id (PROTOCOL.md 1.1). The same code times both daemons."""
-
-    def __init__(self, context: zmq.Context, endpoint: str) -> None:
-        self.endpoint = endpoint
-        self.socket = context.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.IDENTITY, uuid.uuid4().hex.encode())
-        self.socket.setsockopt(zmq.LINGER, 0)
-        self.socket.connect(endpoint)
-
-    def close(self) -> None:
-        self.socket.close()
-
-    def send(self, command: str, **properties: object) -> str:
-        msg_id = uuid.uuid4().hex
-        self.socket.send(json.dumps({"id": msg_id, "command": command, "properties": properties}).encode())
-        return msg_id
-
-    def receive(self, msg_id: str, timeout_s: float = CALL_TIMEOUT_S) -> dict:
-        deadline = time.monotonic() + timeout_s
-        while (remaining := deadline - time.monotonic()) > 0:
-            if self.socket.poll(remaining * 1000):
-                reply = json.loads(self.socket.recv())
-                if reply.get("id") == msg_id:
-                    if reply.get("status") == "error":
-                        raise RuntimeError(f"{self.endpoint}: error reply {reply}")
-                    return reply
-        raise TimeoutError(f"{self.endpoint}: no reply to {msg_id} within {timeout_s:g}s")
-
-    def ready(self) -> bool:
-        """True once a reply is waiting (non-blocking)."""
-        return bool(self.socket.poll(0))
-
-    def call(self, command: str, **properties: object) -> tuple[dict, float]:
-        """(reply, round-trip seconds)."""
-        started = time.perf_counter()
-        reply = self.receive(self.send(command, **properties))
-        return reply, time.perf_counter() - started
 
 
 # -- daemons --------------------------------------------------------------------------------------
