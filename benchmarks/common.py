@@ -120,9 +120,18 @@ class App:
     repository root plus `python_path`."""
 
     name: str
-    spec: str
-    path: str = "/"
+    spec: str  # module:callable
+    path: str = "/"  # URL path the load requests
     python_path: tuple[str, ...] = ()
+    #: distributions the app imports, installed in the peers' venv too, at the project venv's versions
+    peer_packages: tuple[str, ...] = ()
+    #: environment for the setup command and every server; '{tmp}' is the run's scratch directory
+    env: tuple[tuple[str, str], ...] = ()
+    #: run once with the project's interpreter before the servers start (Django's migrate)
+    setup: tuple[str, ...] = ()
+    #: wrk connections for this app (None: --connections). A CPU-bound view serves a few hundred
+    #: requests a second per worker, so 500 connections would only measure wrk's 2 s timeouts.
+    connections: int | None = None
 
 
 def available_apps() -> dict[str, App]:
@@ -134,8 +143,26 @@ def available_apps() -> dict[str, App]:
     django = REPO / "examples" / "django"
     wsgi_files = sorted(django.glob("*/wsgi.py")) if (django / "manage.py").exists() else []
     if wsgi_files:
-        apps["django"] = App("django", f"{wsgi_files[0].parent.name}.wsgi:application", "/", (str(django),))
+        module = wsgi_files[0].parent.name
+        apps["django"] = App(
+            "django",
+            f"{module}.wsgi:application",
+            "/",  # the notes page: two queries and a template, on a fresh SQLite database
+            (str(django),),
+            peer_packages=("django",),
+            env=(("DJANGO_DB_PATH", "{tmp}/django-bench.sqlite3"),),
+            setup=(str(django / "manage.py"), "migrate", "--noinput"),
+            connections=50,
+        )
     return apps
+
+
+def app_env(app: App, tmp: Path) -> dict[str, str]:
+    """Our environment plus what `app` needs: the repository and its python_path on PYTHONPATH, and
+    its env with '{tmp}' expanded."""
+    paths = [str(REPO), *app.python_path]
+    extra = {key: value.replace("{tmp}", str(tmp)) for key, value in app.env}
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **extra)
 
 
 # -- results --------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ each round every server gets one wrk run per app, in a rotating order, so drift 
 hits all of them alike. It prints `case  ours  peer  ratio (min / median / max)` with gunicorn's
 gevent worker as the peer, and writes the raw figures as JSON to benchmarks/results/.
 
-    .venv/bin/python benchmarks/http_bench.py --smoke          # 2 rounds of 3 s: a quick look
-    .venv/bin/python benchmarks/http_bench.py                  # 5 rounds of 10 s: the recorded figures
+    .venv/bin/python -m benchmarks.http_bench --smoke          # 2 rounds of 3 s: a quick look
+    .venv/bin/python -m benchmarks.http_bench                  # 5 rounds of 10 s: the recorded figures
 
 Peers (gunicorn[gevent]) live in their own venv (--peers-venv, default benchmarks/.venv-peers), created
 on first use, so they never become project dependencies. wrk comes from the system's packages
@@ -31,62 +31,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "benchmarks" / "results"
+from benchmarks.common import REPO, RESULTS, App, app_env, available_apps, wait_http
+
 DEFAULT_PEERS_VENV = REPO / "benchmarks" / ".venv-peers"
 PEER_PACKAGES = ["gunicorn[gevent]"]
 REFERENCE = "gunicorn-gevent"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
-
-
-# -- apps -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class App:
-    name: str
-    spec: str  # module:callable
-    path: str = "/"  # URL path wrk requests
-    python_path: tuple[str, ...] = ()
-    #: distributions the app imports, installed in the peers' venv too, at the project venv's versions
-    peer_packages: tuple[str, ...] = ()
-    #: environment for the setup command and every server; '{tmp}' is the run's scratch directory
-    env: tuple[tuple[str, str], ...] = ()
-    #: run once with the project's interpreter before the servers start (Django's migrate)
-    setup: tuple[str, ...] = ()
-    #: wrk connections for this app (None: --connections). A CPU-bound view serves a few hundred
-    #: requests a second per worker, so 500 connections would only measure wrk's 2 s timeouts.
-    connections: int | None = None
-
-
-def available_apps() -> dict[str, App]:
-    apps = {
-        "hello": App("hello", "benchmarks.apps:hello"),
-        "io10ms": App("io10ms", "benchmarks.apps:io10ms"),
-    }
-    django = REPO / "examples" / "django"
-    wsgi_files = sorted(django.glob("*/wsgi.py")) if (django / "manage.py").exists() else []
-    if wsgi_files:
-        module = wsgi_files[0].parent.name
-        apps["django"] = App(
-            "django",
-            f"{module}.wsgi:application",
-            "/",  # the notes page: two queries and a template, on a fresh SQLite database
-            (str(django),),
-            peer_packages=("django",),
-            env=(("DJANGO_DB_PATH", "{tmp}/django-bench.sqlite3"),),
-            setup=(str(django / "manage.py"), "migrate", "--noinput"),
-            connections=50,
-        )
-    return apps
 
 
 # -- servers --------------------------------------------------------------------------------------
@@ -131,12 +88,6 @@ def bind_listener() -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
-
-
-def app_env(app: App, tmp: Path) -> dict[str, str]:
-    paths = [str(REPO), *app.python_path]
-    extra = {key: value.replace("{tmp}", str(tmp)) for key, value in app.env}
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **extra)
 
 
 def start_chaussette(backend: str) -> Callable[[App, Context], Running]:
@@ -215,20 +166,6 @@ SERVERS: dict[str, Callable[[App, Context], Running]] = {
     "gunicorn-sync": start_gunicorn("sync"),
     "ours-waitress": start_chaussette("waitress"),
 }
-
-
-def wait_http(port: int, path: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"nothing answered 200 on port {port} within {START_TIMEOUT_S}s")
-        time.sleep(0.1)
 
 
 # -- wrk ------------------------------------------------------------------------------------------
