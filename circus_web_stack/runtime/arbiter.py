@@ -22,7 +22,7 @@ import gevent.queue
 from circus_web_stack.config.loader import load_config
 from circus_web_stack.config.model import Config, diff
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
-from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, check_transition
+from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, WatcherState, check_transition
 from circus_web_stack.core.watcher_plan import start_order
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
@@ -174,10 +174,43 @@ class Arbiter:
         results = {}
         order = start_order((w.name, w.priority) for w in chosen)
         for i, name in enumerate(order):
-            results[name] = self.watchers[name].start()
+            watcher = self.watchers[name]
+            if names is None and watcher.config.on_demand and watcher.config.use_sockets:
+                self._start_on_demand(watcher)
+                continue
+            results[name] = watcher.start()
             if self.config.daemon.warmup_delay > 0 and i < len(order) - 1:
                 gevent.sleep(self.config.daemon.warmup_delay)
         return results
+
+    def _start_on_demand(self, watcher: Watcher) -> None:
+        """on_demand: start `watcher` when a connection first waits on one of the sockets it uses
+        (the kernel queues it meanwhile). A greenlet per socket, waiting on readability: no polling."""
+        names = watcher.config.referenced_sockets() or set(self.sockets.fds())
+        listeners = [self.sockets.get(n) for n in names if self.sockets.get(n) is not None]
+        if not listeners:
+            watcher.start()
+            return
+        log.info(
+            "%s starts on demand, at the first connection to %s",
+            watcher.name,
+            ", ".join(b.address for b in listeners),
+        )
+        hub = gevent.get_hub()
+
+        def wait_then_start(fd: int) -> None:
+            io = hub.loop.io(fd, 1)
+            try:
+                hub.wait(io)
+            finally:
+                io.close()
+            if watcher.state == WatcherState.STOPPED and self.state == DaemonState.RUNNING:
+                log.info("%s: a connection is waiting; starting on demand", watcher.name)
+                watcher.start()
+
+        waiters = [gevent.spawn(wait_then_start, b.fd) for b in listeners]
+        # Whichever socket wakes first starts the watcher; the other waiters are no longer needed.
+        gevent.spawn(lambda: (gevent.wait(waiters, count=1), gevent.killall(waiters, block=False)))
 
     def stop_watchers(self, names: Iterable[str] | None = None, *, fast: bool = False) -> dict[str, Any]:
         """Stop in reverse priority; watchers of equal priority stop together."""
