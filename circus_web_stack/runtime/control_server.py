@@ -35,9 +35,12 @@ ZMQ_MAX_MESSAGE = 16 << 20
 
 
 class ControlServer:
-    def __init__(self, endpoint: str, *, curve: CurveKeys | None = None) -> None:
+    def __init__(
+        self, endpoint: str, *, curve: CurveKeys | None = None, owner_uid: int | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.curve = curve
+        self.owner_uid = owner_uid
         self._sock: Any = None
         self._loop: gevent.Greenlet | None = None
         self._arbiter: Any = None
@@ -47,7 +50,7 @@ class ControlServer:
         self._sock = zmq.Context.instance().socket(zmq.ROUTER)
         self._sock.linger = 0
         self._sock.setsockopt(zmq.MAXMSGSIZE, ZMQ_MAX_MESSAGE)
-        bind_endpoint(self._sock, self.endpoint, self.curve)
+        bind_endpoint(self._sock, self.endpoint, self.curve, self.owner_uid)
         self._loop = gevent.spawn(self._serve)
         log.info("control endpoint on %s", self.endpoint)
 

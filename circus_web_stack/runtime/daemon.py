@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
+import sys
 from typing import Any
 
-from circus_web_stack.config.model import Config
+from circus_web_stack.config.loader import parse_watcher
+from circus_web_stack.config.model import Config, WatcherConfig
 from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 from circus_web_stack.runtime.arbiter import Arbiter
 from circus_web_stack.runtime.control_server import ControlServer
-from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint
+from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint, owner_uid
 from circus_web_stack.runtime.publisher import EventPublisher
 from circus_web_stack.runtime.zap import ZapHandler, load_client_keys
 
@@ -48,6 +51,34 @@ def load_curve_keys(config: Config) -> CurveKeys | None:
     return CurveKeys(public=public, secret=secret)
 
 
+STATS_WATCHER = "circusd-stats"
+
+
+def stats_watcher_config(config: Config, endpoints: dict[str, str]) -> WatcherConfig:
+    """circusd-stats as a singleton watcher (as Circus runs it), every endpoint on its command line.
+    It does not inherit the listening sockets: it reads them through sock_diag, and a copy of a
+    socket's fd there would keep a socket removed by reloadconfig listening."""
+    daemon = config.daemon
+    args = [
+        "-m",
+        "circus_web_stack.cli.circusd_stats",
+        "--endpoint",
+        endpoints["control"],
+        "--pubsub",
+        endpoints["pubsub"],
+        "--statspoint",
+        endpoints["stats"],
+        "--interval",
+        repr(daemon.stats_interval),
+        "--log-level",
+        daemon.loglevel,
+    ]
+    if daemon.curve_secret_key_file:
+        args += ["--curve-key-file", daemon.curve_secret_key_file]
+    options = {"cmd": shlex.quote(sys.executable), "args": args, "singleton": True, "copy_env": True}
+    return parse_watcher(STATS_WATCHER, options, source="[circus] statsd")
+
+
 def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     endpoints = resolve_endpoints(config)
     curve = load_curve_keys(config)
@@ -65,8 +96,16 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
             )
     extensions += [
         EventPublisher(endpoints["pubsub"], curve=curve),
-        ControlServer(endpoints["control"], curve=curve),
+        ControlServer(endpoints["control"], curve=curve, owner_uid=owner_uid(config)),
     ]
     arbiter = Arbiter(config, extensions=extensions, **kwargs)
     arbiter.endpoints = endpoints
+    if config.daemon.statsd:
+        if any(w.name.lower() == STATS_WATCHER for w in config.watchers):
+            raise ConfigError(
+                f"[watcher:{STATS_WATCHER}] clashes with the watcher statsd = true adds; rename it",
+                section="circus",
+                option="statsd",
+            )
+        arbiter.add_watcher(stats_watcher_config(config, endpoints))
     return arbiter

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import pwd
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +45,11 @@ def check_endpoint(endpoint: str, *, option: str, curve: CurveKeys | None, insec
         )
 
 
-def bind_endpoint(sock: Any, endpoint: str, curve: CurveKeys | None = None) -> None:
-    """Bind a zmq socket; ipc sockets get a 0700 directory and mode 0600 so only this user connects."""
+def bind_endpoint(
+    sock: Any, endpoint: str, curve: CurveKeys | None = None, owner_uid: int | None = None
+) -> None:
+    """Bind a zmq socket; ipc sockets get a 0700 directory and mode 0600 so only this user connects, or
+    only `owner_uid` (endpoint_owner), to whom the socket and its directory then belong."""
     if curve is not None:
         sock.curve_server = True
         sock.curve_publickey = curve.public
@@ -67,6 +71,9 @@ def bind_endpoint(sock: Any, endpoint: str, curve: CurveKeys | None = None) -> N
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
+        if owner_uid is not None:
+            os.chown(directory, owner_uid, -1)
+            os.chown(path, owner_uid, -1)
     else:
         sock.bind(endpoint)
 
@@ -87,3 +94,16 @@ def unlink_ipc(endpoint: str) -> None:
     path = ipc_path(endpoint)
     if path is not None and os.path.exists(path):
         os.unlink(path)
+
+
+def owner_uid(config: Any) -> int | None:
+    """endpoint_owner as a uid (a name or a number)."""
+    owner = config.daemon.endpoint_owner
+    if owner is None:
+        return None
+    if isinstance(owner, int) or str(owner).isdigit():
+        return int(owner)
+    try:
+        return pwd.getpwnam(str(owner)).pw_uid
+    except KeyError as exc:
+        raise ConfigError(f"no such user {owner!r}", section="circus", option="endpoint_owner") from exc

@@ -17,6 +17,7 @@ from circus_web_stack.config.options import is_settable
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.protocol.commands import match_names
 from circus_web_stack.protocol.stats import process_info
+from circus_web_stack.runtime.endpoints import owner_uid
 from circus_web_stack.runtime.watcher import Watcher
 
 Props = dict[str, Any]
@@ -78,17 +79,15 @@ def _each(arbiter: Any, props: Props, action: Callable[[Watcher], dict]) -> dict
 
 def _add_config(arbiter: Any, props: Props) -> Any:
     options = dict(props.get("options") or {})
-    owner = arbiter.config.daemon.endpoint_owner
+    owner = owner_uid(arbiter.config)
     if owner is not None:
-        import pwd
-
-        owner_uid = (
-            pwd.getpwnam(owner).pw_uid if isinstance(owner, str) and not owner.isdigit() else int(owner)
-        )
         # Circus's rule: over an owned ipc endpoint, added watchers run as the endpoint's owner.
-        if "uid" in options and str(options["uid"]) not in (str(owner), str(owner_uid)):
-            raise ClientError(f"uid must be the endpoint owner {owner!r} when endpoint_owner is set")
-        options["uid"] = owner_uid
+        if "uid" in options and str(options["uid"]) not in (
+            str(owner),
+            str(arbiter.config.daemon.endpoint_owner),
+        ):
+            raise ClientError(f"uid must be the endpoint owner {arbiter.config.daemon.endpoint_owner!r}")
+        options["uid"] = owner
     options["cmd"] = props["cmd"]
     if props.get("args") is not None:
         options["args"] = props["args"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import pwd
 import socket
 import stat
 import subprocess
 import sys
 
+import pytest
 import zmq.auth
 
 PY = sys.executable
@@ -99,3 +101,26 @@ def test_curve_admits_only_known_client_keys(circusd, tmp_path):
     plain = circusctl("--endpoint", endpoint, "list")
     assert plain.returncode == 3
     d.wait_log("refused a CURVE client")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing a socket to another user needs root")
+def test_endpoint_owner_owns_the_socket_and_added_watchers_run_as_it(circusd):
+    nobody = pwd.getpwnam("nobody")
+    d = circusd("""
+        [circus]
+        endpoint_owner = nobody
+        [watcher:web]
+        cmd = sleep 1000
+    """)
+    d.wait_children(1)
+    d.wait_log("control endpoint on ")
+    assert os.stat(d.runtime_dir / "control.sock").st_uid == nobody.pw_uid
+    assert os.stat(d.runtime_dir).st_uid == nobody.pw_uid
+    reply = d.call(
+        "add", name="theirs", cmd="sleep 1001", options={"working_dir": "/"}, start=True, waiting=True
+    )
+    assert reply["status"] == "ok", reply
+    (child,) = d.wait_children(1, "sleep 1001")
+    assert child.uids().real == nobody.pw_uid
+    refused = d.call("add", name="mine", cmd="sleep 1002", options={"uid": 0})
+    assert refused["status"] == "error" and "endpoint owner" in refused["reason"]
