@@ -16,6 +16,7 @@ from circus_web_stack.protocol.endpoints import default_endpoints, default_runti
 from circus_web_stack.runtime.arbiter import Arbiter
 from circus_web_stack.runtime.control_server import ControlServer
 from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint, owner_uid
+from circus_web_stack.runtime.multicast import MulticastResponder
 from circus_web_stack.runtime.publisher import EventPublisher
 from circus_web_stack.runtime.zap import ZapHandler, load_client_keys
 
@@ -98,6 +99,8 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
         EventPublisher(endpoints["pubsub"], curve=curve),
         ControlServer(endpoints["control"], curve=curve, owner_uid=owner_uid(config)),
     ]
+    if config.daemon.multicast_endpoint:
+        extensions.append(MulticastResponder(config.daemon.multicast_endpoint, endpoints["control"]))
     arbiter = Arbiter(config, extensions=extensions, **kwargs)
     arbiter.endpoints = endpoints
     if config.daemon.statsd:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import socket
@@ -124,3 +125,21 @@ def test_endpoint_owner_owns_the_socket_and_added_watchers_run_as_it(circusd):
     assert child.uids().real == nobody.pw_uid
     refused = d.call("add", name="mine", cmd="sleep 1002", options={"uid": 0})
     assert refused["status"] == "error" and "endpoint owner" in refused["reason"]
+
+
+def test_multicast_discovery_answers_only_when_configured(circusd):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    d = circusd(f"""
+        [circus]
+        multicast_endpoint = udp://237.219.251.97:{port}
+        [watcher:web]
+        cmd = sleep 1000
+    """)
+    d.wait_log("multicast discovery on ")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(5)
+        client.sendto(b"where?", ("127.0.0.1", port))  # a direct query, on loopback only
+        reply, _ = client.recvfrom(1024)
+    assert json.loads(reply) == {"endpoint": d.endpoint}
