@@ -129,13 +129,14 @@ class Results:
     ended: float = 0.0
     ok: int = 0
     retried: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
+    # successful requests' latencies, by client: keep-alive or one request per connection
+    latencies_ms: dict[str, list[float]] = field(default_factory=lambda: {"keep-alive": [], "close": []})
     slowest: list[tuple[float, float]] = field(default_factory=list)  # (latency ms, started at)
     failures: list[Failure] = field(default_factory=list)
     # per WINDOW_S bucket since `started`: [requests, failures, worst latency ms]
     timeline: dict[int, list[float]] = field(default_factory=dict)
 
-    def record(self, at: float, latency_s: float, failure: Failure | None) -> None:
+    def record(self, at: float, latency_s: float, keep_alive: bool, failure: Failure | None) -> None:
         latency_ms = latency_s * 1000
         bucket = self.timeline.setdefault(int((at - self.started) / WINDOW_S), [0, 0, 0.0])
         bucket[0] += 1
@@ -145,7 +146,7 @@ class Results:
             self.failures.append(failure)
             return
         self.ok += 1
-        self.latencies_ms.append(latency_ms)
+        self.latencies_ms["keep-alive" if keep_alive else "close"].append(latency_ms)
         if len(self.slowest) < SLOWEST_KEPT or latency_ms > self.slowest[-1][0]:
             self.slowest.append((latency_ms, at))
             self.slowest.sort(reverse=True)
@@ -208,7 +209,7 @@ class Client:
         except RequestFailed as exc:
             self.close()
             failure = Failure(started, exc.kind, self.keep_alive, reused, str(exc))
-        self.results.record(started, time.monotonic() - started, failure)
+        self.results.record(started, time.monotonic() - started, self.keep_alive, failure)
 
     def exchange(self) -> None:
         if self.sock is None:

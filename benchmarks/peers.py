@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,17 +37,19 @@ CIRCUS = Peer("circus-0.19", ("circus==0.19.0",))
 GUNICORN = Peer("gunicorn-27", ("gunicorn[gevent]>=27,<28",))
 
 
-def ensure(peer: Peer) -> Peer:
-    """The peer's venv, created or completed if its stamp does not list exactly its requirements."""
+def ensure(peer: Peer, extra: Sequence[str] = ()) -> Peer:
+    """The peer's venv, created or completed unless its stamp lists exactly its requirements plus
+    `extra` (what the apps under test import, e.g. django==5.2)."""
     stamp = peer.venv / STAMP
-    wanted = "\n".join(peer.requirements) + "\n"
+    requirements = [*peer.requirements, *extra]
+    wanted = "\n".join(requirements) + "\n"
     if stamp.exists() and stamp.read_text() == wanted:
         return peer
     if not (peer.venv / "bin" / "python").exists():
         print(f"creating {peer.venv} ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(peer.venv)], check=True)
-    print(f"installing {' '.join(peer.requirements)} into {peer.venv} ...", flush=True)
-    subprocess.run([str(peer.bin("pip")), "install", "-q", *peer.requirements], check=True)
+    print(f"installing {' '.join(requirements)} into {peer.venv} ...", flush=True)
+    subprocess.run([str(peer.bin("pip")), "install", "-q", *requirements], check=True)
     stamp.write_text(wanted)
     return peer
 

@@ -20,6 +20,7 @@ Peers are installed into .venv-peers/ on first use; raw figures go to benchmarks
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import signal
@@ -43,6 +44,7 @@ from benchmarks.common import (
     ControlClient,
     ErrorReply,
     Row,
+    app_env,
     available_apps,
     format_table,
     free_port,
@@ -103,9 +105,10 @@ class Server(ABC):
 
     name: str
 
-    def __init__(self, app: App, workdir: Path) -> None:
+    def __init__(self, app: App, workdir: Path, env: dict[str, str]) -> None:
         self.app = app
         self.workdir = workdir
+        self.env = env
         self.port = free_port()
         self.generation = 1
         self.process: subprocess.Popen | None = None
@@ -125,6 +128,7 @@ class Server(ABC):
         self.process = subprocess.Popen(
             argv,
             cwd=REPO,
+            env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=(self.workdir / f"{log}.stdout").open("wb"),
             stderr=subprocess.STDOUT,
@@ -151,8 +155,10 @@ class Server(ABC):
 class Circusd(Server):
     """Our circusd or Circus 0.19's, running our chaussette: the same ini for both."""
 
-    def __init__(self, name: str, circusd: Path, app: App, workdir: Path, context: zmq.Context) -> None:
-        super().__init__(app, workdir)
+    def __init__(
+        self, name: str, circusd: Path, app: App, workdir: Path, env: dict[str, str], context: zmq.Context
+    ) -> None:
+        super().__init__(app, workdir, env)
         self.name = name
         self.circusd = circusd
         self.context = context
@@ -245,8 +251,8 @@ class Gunicorn(Server):
 
     name = "gunicorn-gevent"
 
-    def __init__(self, gunicorn: Path, app: App, workdir: Path) -> None:
-        super().__init__(app, workdir)
+    def __init__(self, gunicorn: Path, app: App, workdir: Path, env: dict[str, str]) -> None:
+        super().__init__(app, workdir, env)
         self.gunicorn = gunicorn
         self.config = workdir / "gunicorn_conf.py"
         self.expected = WORKERS
@@ -313,6 +319,7 @@ class Run:
     p50_ms: float
     p99_ms: float
     worst_ms: float
+    p99_ms_by_client: dict[str, float]
     load_s: float
     events: list[dict]
     failures: list[dict] = field(default_factory=list)  # each with the nearest event and offset
@@ -392,7 +399,8 @@ def measure(server: Server, app: App, round_index: int, args: argparse.Namespace
 def summarise(
     server: str, app: str, round_index: int, load: dict, events: list[Event], leftovers: list[int]
 ) -> Run:
-    latencies = load["latencies_ms"] or [0.0]
+    by_client = {kind: values for kind, values in load["latencies_ms"].items() if values}
+    latencies = [value for values in by_client.values() for value in values] or [0.0]
     failures = []
     for failure in load["failures"]:
         near = nearest_event(events, failure["at"])
@@ -414,6 +422,7 @@ def summarise(
         p50_ms=percentile(latencies, 50),
         p99_ms=percentile(latencies, 99),
         worst_ms=max(latencies),
+        p99_ms_by_client={kind: percentile(values, 99) for kind, values in by_client.items()},
         load_s=load["ended"] - load["started"],
         events=[
             asdict(e) | {"started": e.started - load["started"], "ended": e.ended - load["started"]}
@@ -486,9 +495,10 @@ def check_targets(runs: list[Run]) -> list[str]:
 
 def describe(run: Run) -> str:
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(run.failures_by_kind.items())) or "none"
+    split = " / ".join(f"{kind} {ms:.1f}" for kind, ms in run.p99_ms_by_client.items())
     return (
         f"{run.requests:7d} requests  {run.failed:4d} failed ({kinds}; {run.retried} retried)  "
-        f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms  worst {run.worst_ms:7.1f} ms  "
+        f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms ({split})  worst {run.worst_ms:7.1f} ms  "
         f"{len(run.events)} actions in {run.load_s:.1f} s"
     )
 
@@ -527,34 +537,50 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if unknown:
         parser.error(f"unknown app or server: {', '.join(unknown)}")
-    gunicorn = peers.ensure(peers.GUNICORN) if Gunicorn.name in servers else None
+    apps = [known[name] for name in app_names]
+    # What the apps import must be in gunicorn's venv too, at our venv's versions.
+    app_packages = sorted(
+        {f"{p}=={importlib.metadata.version(p)}" for app in apps for p in app.peer_packages}
+    )
+    gunicorn = peers.ensure(peers.GUNICORN, app_packages) if Gunicorn.name in servers else None
     circus = peers.ensure(peers.CIRCUS) if peers.CIRCUS.name in servers else None
 
     context = zmq.Context()
     runs: list[Run] = []
     try:
         with tempfile.TemporaryDirectory(prefix="rolling-restart-") as tmp:
+            envs = {app.name: app_env(app, Path(tmp)) for app in apps}
+            for app in apps:
+                if app.setup:  # Django's migrate, once, into the scratch directory
+                    subprocess.run(
+                        [sys.executable, *app.setup],
+                        env=envs[app.name],
+                        cwd=REPO,
+                        check=True,
+                        capture_output=True,
+                        timeout=300,
+                    )
             for round_index in range(args.rounds):
                 shift = round_index % len(servers)
                 order = servers[shift:] + servers[:shift]
-                for app_name in app_names:
-                    app = known[app_name]
+                for app in apps:
                     for name in order:
-                        workdir = Path(tmp) / f"{round_index}-{app_name}-{name}"
+                        workdir = Path(tmp) / f"{round_index}-{app.name}-{name}"
                         workdir.mkdir()
+                        env = envs[app.name]
                         server: Server
                         if name == "ours":
-                            server = Circusd("ours", OURS_BIN / "circusd", app, workdir, context)
+                            server = Circusd("ours", OURS_BIN / "circusd", app, workdir, env, context)
                         elif name == Gunicorn.name:
                             assert gunicorn is not None
-                            server = Gunicorn(gunicorn.bin("gunicorn"), app, workdir)
+                            server = Gunicorn(gunicorn.bin("gunicorn"), app, workdir, env)
                         else:
                             assert circus is not None
-                            server = Circusd(name, circus.bin("circusd"), app, workdir, context)
+                            server = Circusd(name, circus.bin("circusd"), app, workdir, env, context)
                         run = measure(server, app, round_index, args)
                         runs.append(run)
                         print(
-                            f"  {app_name:7} round {round_index + 1}/{args.rounds} {name:16} {describe(run)}",
+                            f"  {app.name:7} round {round_index + 1}/{args.rounds} {name:16} {describe(run)}",
                             flush=True,
                         )
                         for failure in run.failures[:10]:
