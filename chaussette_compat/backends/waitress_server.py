@@ -52,7 +52,15 @@ def _channels(server: Any) -> list[Any]:
 
 
 def _is_busy(channel: Any) -> bool:
-    return bool(channel.requests) or bool(channel.total_outbufs_len)
+    """A request queued, half-parsed or being answered, or request bytes not yet read."""
+    if channel.requests or channel.total_outbufs_len or getattr(channel, "request", None) is not None:
+        return True
+    try:
+        return bool(channel.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except BlockingIOError:
+        return False
+    except OSError:
+        return False
 
 
 def serve(app: Callable[..., Any], listener: socket.socket, options: Options, context: ServeContext) -> int:

@@ -165,9 +165,27 @@ def test_other_backends_serve_and_stop_gracefully(start_worker, backend):
     worker = start_worker(SLOW, "--graceful-timeout", "10", backend=backend)
     assert get(worker.port, "/?s=0").status == 200
     thread, outcome = _request_in_background(worker.port, "/?s=1")
-    _wait_in_flight(worker)
+    _wait_in_flight(worker, 2)  # the first request counted too
     worker.signal(signal.SIGTERM)
     assert worker.wait_exit(10) == 0
     thread.join(5)
     assert outcome["response"].status == 200
     assert outcome["response"].body == b"slept 1.0"
+
+
+@pytest.mark.parametrize("backend", ["gevent", "waitress"])
+def test_request_arriving_with_the_stop_signal_on_an_idle_connection_is_served(start_worker, backend):
+    worker = start_worker(SLOW, "--graceful-timeout", "10", backend=backend)
+    client = Client(worker.port)
+    client.request("GET", "/?s=0")
+    assert client.read_response().status == 200  # now idle, kept alive
+    worker.signal(signal.SIGSTOP)  # frozen: the next request and the stop signal arrive together
+    try:
+        client.request("GET", "/?s=0")
+        worker.signal(signal.SIGTERM)
+    finally:
+        worker.signal(signal.SIGCONT)
+    response = client.read_response()
+    assert response.status == 200 and response.body == b"slept 0.0"
+    assert worker.wait_exit(10) == 0
+    client.close()
