@@ -71,6 +71,7 @@ class DaemonConfig:
     multicast_endpoint: str = _d(DAEMON_OPTIONS, "multicast_endpoint")
     statsd: bool = _d(DAEMON_OPTIONS, "statsd")
     stats_endpoint: str | None = _d(DAEMON_OPTIONS, "stats_endpoint")
+    stats_interval: float = _d(DAEMON_OPTIONS, "stats_interval")
     check_delay: float = _d(DAEMON_OPTIONS, "check_delay")
     warmup_delay: float = _d(DAEMON_OPTIONS, "warmup_delay")
     umask: int | None = _d(DAEMON_OPTIONS, "umask")

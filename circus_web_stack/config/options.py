@@ -133,6 +133,13 @@ DAEMON_OPTIONS: dict[str, Option] = {
             default_doc=_PRIVATE_SOCKET,
         ),
         Option(
+            "stats_interval",
+            _D,
+            Seconds(positive=True),
+            1.0,
+            "seconds between two samples of circusd-stats; CPU % is measured over this interval",
+        ),
+        Option(
             "check_delay",
             _D,
             Seconds(positive=True),

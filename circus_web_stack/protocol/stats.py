@@ -154,6 +154,14 @@ def aggregate(infos: Iterable[dict]) -> dict:
     }
 
 
+def aggregate_totals(infos: Iterable[dict]) -> dict:
+    """Ours, beside Circus's aggregate: `cpu_total`, the watcher's summed CPU % (its mean hides
+    a watcher of eight busy workers), and `processes`, how many were sampled."""
+    cpus = [i.get("cpu", NOT_AVAILABLE) for i in infos]
+    total = NOT_AVAILABLE if any(not _is_number(c) for c in cpus) else round(sum(cpus), 1)
+    return {"cpu_total": total, "processes": len(cpus)}
+
+
 # ---------------------------------------------------------------------------------------------------
 # The stats stream (circusd-stats' PUB socket): [topic, json] messages.
 
@@ -174,17 +182,83 @@ def process_stat_payload(info: dict, *, name: str | None = None) -> dict:
     return {**info, "subtopic": info["pid"], "name": name}
 
 
-def socket_stat_payload(fd: int, address: str, reads: int, *, accepted: int | None = None) -> dict:
-    """One listening socket. `reads` keeps Circus's meaning (how often it was seen readable);
-    `accepted` (ours) is the real count of accepted connections when the workers report it."""
+@dataclass(frozen=True)
+class ListenerFigures:
+    """What Linux reports about one listening socket (ours; Circus had only `reads`). None where the
+    kernel does not say: `accepted` and `connections` are known for TCP listeners only."""
+
+    queue: int | None = None  # connections waiting in the accept queue now
+    backlog: int | None = None  # the accept queue's limit
+    dropped: int | None = None  # connections the kernel refused at this listener since it was bound
+    connections: int | None = None  # accepted connections a process holds open now
+    accepted: int | None = None  # connections accepted since circusd-stats started counting
+    accepted_last: int | None = None  # of which during the last interval
+
+
+SOCKET_STAT_FIELDS: tuple[InfoField, ...] = (
+    InfoField("fd", "the socket's fd in circusd (and in workers with use_sockets)"),
+    InfoField("address", "host:port, or the path of a unix socket"),
+    InfoField("reads", "connections accepted during the last interval (Circus: select() hits, <= 100/s)"),
+    InfoField("name", "the [socket:NAME] it was configured as", in_circus=False),
+    InfoField("queue", "connections waiting in the accept queue now (the kernel's figure)", in_circus=False),
+    InfoField("backlog", "the accept queue's limit (listen backlog, capped by somaxconn)", in_circus=False),
+    InfoField("dropped", "connections the kernel dropped at this listener since bound", in_circus=False),
+    InfoField("connections", "accepted connections that a process holds open now (TCP)", in_circus=False),
+    InfoField("accepted", "connections accepted since circusd-stats started (TCP)", in_circus=False),
+)
+
+
+def socket_stat_payload(
+    fd: int,
+    address: str,
+    reads: int,
+    *,
+    accepted: int | None = None,
+    name: str | None = None,
+    figures: ListenerFigures | None = None,
+) -> dict:
+    """One listening socket. `reads` keeps its place in Circus's payload (circus-top shows it); we
+    fill it with the connections accepted during the last interval. With `figures`, the kernel's
+    numbers follow, "N/A" where it has none."""
     payload: dict = {"fd": fd, "subtopic": fd, "reads": reads, "address": address}
+    if name is not None:
+        payload["name"] = name
+    if figures is not None:
+        payload.update(
+            {
+                "queue": _or_na(figures.queue, int),
+                "backlog": _or_na(figures.backlog, int),
+                "dropped": _or_na(figures.dropped, int),
+                "connections": _or_na(figures.connections, int),
+                "accepted": _or_na(figures.accepted, int),
+            }
+        )
     if accepted is not None:
         payload["accepted"] = accepted
     return payload
 
 
+def reads_of(figures: ListenerFigures) -> int:
+    """Circus's `reads` field for a listener: connections accepted during the last interval."""
+    return figures.accepted_last or 0
+
+
 def sockets_aggregate(payloads: Sequence[dict]) -> dict:
-    return {"addresses": [p["address"] for p in payloads], "reads": sum(p["reads"] for p in payloads)}
+    """All listeners: Circus's addresses and summed reads, plus our summed figures (a figure is
+    "N/A" if any listener lacks it)."""
+    total: dict = {
+        "addresses": [p["address"] for p in payloads],
+        "reads": sum(p["reads"] for p in payloads),
+    }
+    for key in ("queue", "dropped", "connections", "accepted"):
+        values = [p[key] for p in payloads if key in p]
+        if values:
+            total[key] = (
+                NOT_AVAILABLE
+                if any(not _is_number(v) for v in values) or len(values) < len(payloads)
+                else sum(values)
+            )
+    return total
 
 
 def parse_stat_topic(topic: str | bytes, watchers: Iterable[str] = ()) -> tuple[str, int | None]:

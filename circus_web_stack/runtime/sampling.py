@@ -1,86 +1,173 @@
-"""Reads processes with psutil into protocol.stats.ProcessSample values, off the daemon's hub.
+"""Samples processes into protocol.stats.ProcessSample values: the one sampler behind the `stats` and
+`dstats` commands and circusd-stats, so both report the same figures computed the same way.
 
-psutil reads /proc with blocking syscalls; sampling a thousand processes on the hub would stall every
-command for that long (Circus: 19 s for `stats` at 1,000 processes). So a batch runs in gevent's
-threadpool and the hub stays free. CPU% is computed over the interval since the previous sample of the
-same process (the first reading is its lifetime average); the cache forgets processes that are gone.
+Rules: one read of /proc/<pid>/stat per process per sample (runtime.stats.procfs); what never changes
+(argv, user, start time) is read once per process and kept under its identity (pid, start ticks), so a
+reused pid starts afresh. CPU% is measured over the interval since the previous sample of the same
+process (the first reading is its lifetime average). Caches forget a process as soon as a read finds
+it gone, and anything not read for FORGET_AFTER_S (Circus's _PROCS cache never forgot). In the
+daemon, batches run in gevent's threadpool so the hub never waits on /proc (Circus: `stats` at 1,000
+processes blocked the daemon for 19 s).
 """
 
 from __future__ import annotations
 
-import contextlib
+import pwd
+import threading
 import time
-from collections.abc import Iterable
-
-import gevent
-import psutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 from circus_web_stack.protocol.stats import ProcessSample, cpu_percent, lifetime_cpu_percent
+from circus_web_stack.runtime.stats import procfs
+
+# A process's children are found from a scan of every process on the machine, which costs as much as
+# the machine has processes; it is refreshed at most this often, and children born since the last
+# scan appear at the next one.
+CHILDREN_SCAN_S = 10.0
+FORGET_AFTER_S = 300.0
+
+
+@dataclass(slots=True)
+class _Known:
+    """What one process keeps between samples; `start_ticks` tells it from a later one with its pid."""
+
+    start_ticks: int
+    argv: tuple[str, ...] | None
+    username: str | None
+    create_time: float
+    cpu_s: float
+    at: float  # monotonic time of the reading cpu_s came from
+    seen: float  # monotonic time it was last read
 
 
 class Sampler:
-    def __init__(self) -> None:
-        # (pid, create_time) -> (cpu_seconds, at): a reused pid has another create_time, so never mixes.
-        self._last: dict[tuple[int, float], tuple[float, float]] = {}
+    def __init__(
+        self,
+        *,
+        children_scan_s: float = CHILDREN_SCAN_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.children_scan_s = children_scan_s
+        self._clock = clock
+        self._known: dict[int, _Known] = {}
+        self._lock = threading.Lock()
+        self._boot_time = procfs.read_boot_time()
+        self._mem_total = procfs.read_mem_total()
+        self._usernames: dict[int, str] = {}
+        self._kids: dict[int, list[int]] = {}
+        self._kids_at: float | None = None
+        self._pruned_at = clock()
+
+    # ----------------------------------------------------------------- reading (blocking)
+
+    def read(self, pids: Iterable[int], *, with_children: bool = True) -> dict[int, ProcessSample]:
+        """Sample `pids` now; a process that is gone gets an empty sample (all N/A). Blocking."""
+        with self._lock:
+            now = self._clock()
+            if with_children and (self._kids_at is None or now - self._kids_at >= self.children_scan_s):
+                self._kids = procfs.scan_ppids()
+                self._kids_at = now
+            samples = {}
+            for pid in pids:
+                sample = self._read_one(pid)
+                if with_children and sample.create_time is not None:
+                    kids = (self._read_one(k) for k in procfs.descendants(pid, self._kids))
+                    sample = _with_children(sample, tuple(k for k in kids if k.create_time is not None))
+                samples[pid] = sample
+            if now - self._pruned_at >= FORGET_AFTER_S / 10:
+                self._prune(now)
+            return samples
 
     def sample_one(self, pid: int, *, with_children: bool = True) -> ProcessSample:
         """Blocking; call from a thread (see `sample_many`)."""
-        try:
-            proc = psutil.Process(pid)
-            with proc.oneshot():
-                create_time = proc.create_time()
-                times = proc.cpu_times()
-                cpu_s = times.user + times.system
-                mem = proc.memory_info()
-                now = time.time()
-                key = (pid, create_time)
-                prev = self._last.get(key)
-                self._last[key] = (cpu_s, now)
-                pct = (
-                    cpu_percent(prev[0], prev[1], cpu_s, now)
-                    if prev
-                    else lifetime_cpu_percent(cpu_s, create_time, now)
-                )
-                username = nice = argv = None
-                with contextlib.suppress(psutil.Error):
-                    username = proc.username()
-                with contextlib.suppress(psutil.Error):
-                    nice = proc.nice()
-                with contextlib.suppress(psutil.Error):
-                    argv = tuple(proc.cmdline())
-                children: tuple[ProcessSample, ...] = ()
-                if with_children:
-                    with contextlib.suppress(psutil.Error):
-                        children = tuple(
-                            self.sample_one(c.pid, with_children=False) for c in proc.children(recursive=True)
-                        )
-                return ProcessSample(
-                    pid=pid,
-                    rss_bytes=mem.rss,
-                    vms_bytes=mem.vms,
-                    mem_percent=mem.rss / psutil.virtual_memory().total * 100,
-                    cpu_seconds=cpu_s,
-                    cpu_percent=pct,
-                    username=username,
-                    nice=nice,
-                    create_time=create_time,
-                    argv=argv,
-                    children=children,
-                )
-        except psutil.Error:
-            return ProcessSample(pid=pid)
+        return self.read([pid], with_children=with_children)[pid]
 
     def sample_many(self, pids: Iterable[int], *, with_children: bool = True) -> dict[int, ProcessSample]:
-        """Sample in gevent's threadpool so the hub keeps answering commands meanwhile."""
-        pids = list(pids)
+        """`read` in gevent's threadpool, so the daemon's hub keeps answering commands meanwhile."""
+        import gevent
 
-        def run() -> dict[int, ProcessSample]:
-            return {pid: self.sample_one(pid, with_children=with_children) for pid in pids}
+        wanted = list(pids)
+        return gevent.get_hub().threadpool.apply(self.read, (wanted,), {"with_children": with_children})
 
-        return gevent.get_hub().threadpool.apply(run)
+    def forget(self, pids: Iterable[int]) -> None:
+        """Drop what is kept about these pids (they were reaped)."""
+        with self._lock:
+            for pid in pids:
+                self._known.pop(pid, None)
 
     def forget_except(self, live_pids: Iterable[int]) -> None:
-        """Drop cached readings of processes that are gone (Circus's _PROCS cache never forgot)."""
+        """Drop what is kept about every pid not in `live_pids`."""
         live = set(live_pids)
-        for key in [k for k in self._last if k[0] not in live]:
-            del self._last[key]
+        with self._lock:
+            for pid in [p for p in self._known if p not in live]:
+                del self._known[pid]
+
+    def __len__(self) -> int:
+        """How many processes are remembered (for tests of forgetting)."""
+        return len(self._known)
+
+    def refresh_boot_time(self) -> None:
+        """/proc/stat's btime moves when the wall clock is set; create times follow it as psutil's do."""
+        self._boot_time = procfs.read_boot_time()
+
+    # ----------------------------------------------------------------- internals
+
+    def _read_one(self, pid: int) -> ProcessSample:
+        stat = procfs.read_stat(pid)
+        at = self._clock()
+        if stat is None:
+            self._known.pop(pid, None)
+            return ProcessSample(pid=pid)
+        cpu_s = stat.cpu_seconds
+        known = self._known.get(pid)
+        if known is None or known.start_ticks != stat.start_ticks:  # new, or the pid was reused
+            create_time = stat.create_time(self._boot_time)
+            pct = lifetime_cpu_percent(cpu_s, create_time, time.time())
+            known = _Known(
+                start_ticks=stat.start_ticks,
+                argv=procfs.read_cmdline(pid),
+                username=self._username(pid),
+                create_time=create_time,
+                cpu_s=cpu_s,
+                at=at,
+                seen=at,
+            )
+            self._known[pid] = known
+        else:
+            pct = cpu_percent(known.cpu_s, known.at, cpu_s, at)
+            known.cpu_s, known.at, known.seen = cpu_s, at, at
+        return ProcessSample(
+            pid=pid,
+            rss_bytes=stat.rss_bytes,
+            vms_bytes=stat.vsize_bytes,
+            mem_percent=stat.rss_bytes / self._mem_total * 100,
+            cpu_seconds=cpu_s,
+            cpu_percent=pct,
+            username=known.username,
+            nice=stat.nice,
+            create_time=known.create_time,
+            argv=known.argv,
+        )
+
+    def _username(self, pid: int) -> str | None:
+        uid = procfs.read_uid(pid)
+        if uid is None:
+            return None
+        name = self._usernames.get(uid)
+        if name is None:
+            try:
+                name = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                name = str(uid)  # as psutil does for a uid with no passwd entry
+            self._usernames[uid] = name
+        return name
+
+    def _prune(self, now: float) -> None:
+        for pid in [p for p, v in self._known.items() if now - v.seen > FORGET_AFTER_S]:
+            del self._known[pid]
+        self._pruned_at = now
+
+
+def _with_children(sample: ProcessSample, children: tuple[ProcessSample, ...]) -> ProcessSample:
+    return replace(sample, children=children) if children else sample

@@ -1,0 +1,129 @@
+"""`circusd-stats`: publish a daemon's process and socket statistics on the stats endpoint.
+
+circusd starts it as the singleton watcher `circusd-stats` when `[circus] statsd = true`, passing
+every endpoint on the command line (Circus's flags); it runs by hand just as well. SIGTERM and
+Ctrl-C stop it cleanly; exit codes are the named constants below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+from circus_web_stack import __version__
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_BIND = 71  # the stats endpoint could not be bound
+EXIT_DAEMON_GONE = 69  # sysexits EX_UNAVAILABLE: the daemon it reports on went away
+
+LOG_FORMAT = "%(asctime)s circusd-stats[%(process)d] [%(levelname)s] %(message)s"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from circus_web_stack.cli.client import default_endpoint
+    from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
+
+    defaults = default_endpoints(default_runtime_dir(os.environ, os.getuid()))
+    parser = argparse.ArgumentParser(
+        prog="circusd-stats", description="Publish the statistics of a circusd's processes and sockets."
+    )
+    parser.add_argument("--endpoint", default=default_endpoint(), help="circusd's control endpoint")
+    parser.add_argument("--pubsub", default=defaults["pubsub"], help="circusd's event endpoint")
+    parser.add_argument("--statspoint", default=defaults["stats"], help="the stats endpoint to publish on")
+    parser.add_argument(
+        "--interval",
+        type=_positive_seconds,
+        default=1.0,
+        help="seconds between two samples; CPU%% is measured over this interval (default 1)",
+    )
+    parser.add_argument(
+        "--curve-key-file",
+        help="circusd's CurveZMQ secret key file: to reach its endpoints and encrypt the stats endpoint",
+    )
+    parser.add_argument("--log-level", default="info", help="debug, info, warning, error, critical")
+    parser.add_argument("--log-output", default="stderr", help="'-' or stdout, stderr, or a file path")
+    parser.add_argument(
+        "--version", action="version", version=f"circusd-stats (circus-web-stack) {__version__}"
+    )
+    return parser
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the interval must be more than 0 seconds")
+    return value
+
+
+def _configure_logging(level: str, output: str) -> None:
+    if output in ("-", "stdout"):
+        handler: logging.Handler = logging.StreamHandler(sys.stdout)
+    elif output == "stderr":
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        handler = logging.FileHandler(output)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(EXIT_OK)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level, args.log_output)
+    log = logging.getLogger("circus_web_stack.stats")
+    import zmq
+
+    from circus_web_stack.cli.client import CircusClient, CurveKeys
+    from circus_web_stack.runtime.stats.streamer import StatsStreamer
+
+    curve = client_curve = None
+    if args.curve_key_file:
+        import zmq.auth
+
+        public, secret = zmq.auth.load_certificate(args.curve_key_file)
+        if secret is None:
+            print(f"circusd-stats: {args.curve_key_file} holds no secret key", file=sys.stderr)
+            return EXIT_USAGE
+        # The daemon's own key pair doubles as our client key: a curve_client_keys_dir that admits
+        # circusd's public key admits its circusd-stats.
+        curve = (public, secret, public, secret)
+        client_curve = CurveKeys(public, public, secret)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    client = CircusClient(args.endpoint, timeout=5.0, curve=client_curve)
+    try:
+        streamer = StatsStreamer(
+            client.call_ok, args.pubsub, args.statspoint, interval_s=args.interval, curve=curve
+        )
+    except zmq.ZMQError as exc:
+        client.close()
+        print(f"circusd-stats: cannot bind the stats endpoint {args.statspoint}: {exc}", file=sys.stderr)
+        return EXIT_BIND
+    log.info("publishing statistics on %s every %gs", args.statspoint, args.interval)
+    try:
+        streamer.run()
+    except SystemExit as exc:
+        if exc.code not in (None, EXIT_OK):
+            log.error("%s", exc.code)
+            return EXIT_DAEMON_GONE
+        return EXIT_OK
+    finally:
+        streamer.close()
+        client.close()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""circusd-stats: the stats stream of a daemon (processes from /proc, listeners from sock_diag)."""
