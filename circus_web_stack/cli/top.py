@@ -36,8 +36,6 @@ from circus_web_stack.protocol.stats import (
 EXIT_OK = 0
 EXIT_USAGE = 2
 SORT_KEYS = ("cpu", "mem")
-# Lines the screen needs besides process rows: title, circus line, blank, table heading (2), footer.
-_FIXED_LINES = 6
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -176,56 +174,76 @@ def _count(value: Any) -> str:
     return str(value) if isinstance(value, int) else NOT_AVAILABLE
 
 
-def allot_rows(sizes: list[int], budget: int) -> list[int]:
-    """How many process rows each watcher gets when `budget` lines remain: every watcher keeps its
-    heading line; process rows go round-robin so that a big watcher cannot hide the small ones."""
-    shown = [0] * len(sizes)
-    left = budget - len(sizes)
+def allot_rows(sizes: list[int], budget: int) -> list[int | None]:
+    """Lines for each watcher's processes when `budget` lines remain for the process table body:
+    each shown watcher takes one heading line; None means not even its heading fits (the table then
+    ends with one "more watchers" line). Process lines go round-robin, so a big watcher cannot hide the
+    small ones. A watcher given fewer lines than it has processes shows "... N more" on its last."""
+    headings = len(sizes) if budget >= len(sizes) else max(0, budget - 1)
+    lines: list[int | None] = [0] * headings + [None] * (len(sizes) - headings)
+    left = budget - headings - (1 if headings < len(sizes) else 0)
     while left > 0:
         progressed = False
-        for i, size in enumerate(sizes):
-            if left > 0 and shown[i] < size:
-                shown[i] += 1
+        for i in range(headings):
+            count = lines[i]
+            if left > 0 and count is not None and count < sizes[i]:
+                lines[i] = count + 1
                 left -= 1
                 progressed = True
         if not progressed:
             break
-    return shown
+    return lines
+
+
+def _lines(text: str, width: int) -> int:
+    return max(1, -(-len(text) // max(1, width)))
 
 
 def render(
-    state: TopState, view: View, *, now: float, endpoint: str, height: int, problem: str | None = None
+    state: TopState,
+    view: View,
+    *,
+    now: float,
+    endpoint: str,
+    height: int,
+    width: int = 120,
+    problem: str | None = None,
 ) -> RenderableType:
-    parts: list[RenderableType] = []
+    """The whole screen, fitted to `height` lines: the sockets table goes first when space is short,
+    the key line always stays."""
     interval = f"every {state.interval_s:.1f}s" if state.interval_s else "waiting for a sample"
     age = "" if state.last_message_at is None else f", updated {now - state.last_message_at:.1f}s ago"
-    parts.append(Text.assemble(("circus-top ", "bold"), f"{endpoint}  ({interval}{age})"))
-    parts.append(_circus_line(state))
+    title = Text.assemble(("circus-top ", "bold"), f"{endpoint}  ({interval}{age})")
+    head: list[RenderableType] = [_one_line(title), _one_line(_circus_line(state))]
+    used = 2 + 2 + 1  # title, circus line, process table heading and rule, key line
     if problem:
-        parts.append(Text(problem, style="bold red"))
+        head.append(Text(problem, style="bold red"))
+        used += _lines(problem, width)
     sockets_table = _sockets_table(state)
-    used = _FIXED_LINES + (1 if problem else 0)
-    if sockets_table is not None:
-        parts.append(sockets_table)
-        used += len(state.sockets) + 3
-    parts.append(_process_table(state, view, max(0, height - used)))
+    if sockets_table is not None and height - used - (len(state.sockets) + 2) >= min(4, len(state.watchers)):
+        head.append(sockets_table)
+        used += len(state.sockets) + 2
     filt = view.watcher or "all watchers"
-    parts.append(
-        Text.assemble(
-            ("q", "bold"),
-            " quit  ",
-            ("c", "bold"),
-            " sort by CPU  ",
-            ("m", "bold"),
-            " sort by memory  ",
-            ("w", "bold"),
-            " next watcher  ",
-            ("a", "bold"),
-            " all    ",
-            (f"sorted by {'CPU' if view.sort == 'cpu' else 'memory'}, {filt}", "dim"),
-        )
+    keys = Text.assemble(
+        ("q", "bold"),
+        " quit  ",
+        ("c", "bold"),
+        " CPU  ",
+        ("m", "bold"),
+        " memory  ",
+        ("w", "bold"),
+        " next watcher  ",
+        ("a", "bold"),
+        " all    ",
+        (f"sorted by {'CPU' if view.sort == 'cpu' else 'memory'}, {filt}", "dim"),
     )
-    return Group(*parts)
+    return Group(*head, _process_table(state, view, max(0, height - used)), _one_line(keys))
+
+
+def _one_line(text: Text) -> Text:
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
 
 
 def _circus_line(state: TopState) -> Text:
@@ -283,19 +301,23 @@ def _process_table(state: TopState, view: View, budget: int) -> Table:
         sorted((i for i, _ in state.watchers[n].processes.values()), key=lambda i: -sort_key(view.sort, i))
         for n in names
     ]
-    shown = allot_rows([len(r) for r in rows], budget)
-    for name, infos, count in zip(names, rows, shown, strict=True):
+    allotted = allot_rows([len(r) for r in rows], budget)
+    hidden = 0
+    for name, infos, lines in zip(names, rows, allotted, strict=True):
+        if lines is None:
+            hidden += 1
+            continue
         totals = state.watchers[name].totals
-        cpu_total = totals.get("cpu_total", totals.get("cpu"))
         table.add_row(
             Text(f"{name} ({len(infos)})", style="bold"),
-            Text(_cpu(cpu_total), style="bold"),
+            Text(_cpu(totals.get("cpu_total", totals.get("cpu"))), style="bold"),
             Text(_bytes(totals.get("rss_bytes")), style="bold"),
             Text(_percent(totals.get("mem")), style="bold"),
             Text(format_age(totals.get("age")), style="bold"),
             "",
         )
-        for info in infos[:count]:
+        cut = lines < len(infos)
+        for info in infos[: max(0, lines - 1) if cut else lines]:
             table.add_row(
                 f"  {info.get('pid')}",
                 _cpu(info.get("cpu")),
@@ -304,27 +326,39 @@ def _process_table(state: TopState, view: View, budget: int) -> Table:
                 format_age(info.get("age")),
                 str(info.get("cmdline", "")),
             )
-        if count < len(infos):
-            table.add_row(Text(f"  ... {len(infos) - count} more", style="dim"), "", "", "", "", "")
-    if not names:
+        if cut and lines > 0:
+            shown = lines - 1
+            table.add_row(Text(f"  ... {len(infos) - shown} more", style="dim"), "", "", "", "", "")
+    if hidden:
+        table.add_row(Text(f"... {hidden} more watchers (w filters)", style="dim"), "", "", "", "", "")
+    if not names and budget > 0:
         table.add_row(Text("no watcher figures yet", style="dim"), "", "", "", "", "")
     return table
 
 
-def describe_silence(endpoint: str, state: TopState, now: float, started_at: float) -> str | None:
-    """What to tell the operator when the stream is not (or no longer) arriving; None if it is."""
+def describe_silence(
+    endpoint: str, state: TopState, now: float, started_at: float, connected: bool | None = None
+) -> str | None:
+    """What to tell the operator when the stream is not (or no longer) arriving; None if it is.
+    `connected`: what the socket monitor says (None: nothing yet, False: refused or lost)."""
     interval = state.interval_s or 1.0
     patience = max(3.0, 3 * interval)
     if state.last_message_at is not None:
         quiet = now - state.last_message_at
         if quiet <= patience:
             return None
-        return f"no statistics for {quiet:.0f}s from {endpoint}: circusd-stats or circusd stopped? (q quits)"
+        lost = " (connection lost)" if connected is False else ""
+        return f"no statistics for {quiet:.0f}s from {endpoint}{lost}: circusd-stats stopped? (q quits)"
     waited = now - started_at
     path = endpoint[len("ipc://") :] if endpoint.startswith("ipc://") else None
     if path is not None and not os.path.exists(path):
         return (
             f"cannot reach the stats endpoint: {path} does not exist. Is circusd running with "
+            "statsd = true, and is this its stats_endpoint (--endpoint)? (q quits)"
+        )
+    if connected is False:
+        return (
+            f"cannot connect to the stats endpoint {endpoint} (refused; retrying). Is circusd running with "
             "statsd = true, and is this its stats_endpoint (--endpoint)? (q quits)"
         )
     if waited <= patience:
@@ -383,12 +417,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import zmq
     from rich.live import Live
+    from zmq.utils.monitor import recv_monitor_message
 
     ctx = zmq.Context.instance()
     sub = ctx.socket(zmq.SUB)
     sub.linger = 0
     sub.setsockopt(zmq.SUBSCRIBE, STATS_TOPIC_PREFIX.encode())
+    monitor = sub.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED)
     sub.connect(args.endpoint)
+    connected: list[bool | None] = [None]
     state = TopState()
     view = View(sort=args.sort, watcher=args.watcher)
     console = Console()
@@ -397,9 +434,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGWINCH, lambda *_: resized.__setitem__(0, True))
 
     def screen(now: float) -> RenderableType:
-        problem = describe_silence(args.endpoint, state, now, started_at)
+        problem = describe_silence(args.endpoint, state, now, started_at, connected[0])
+        size = console.size
         return render(
-            state, view, now=now, endpoint=args.endpoint, height=console.size.height, problem=problem
+            state,
+            view,
+            now=now,
+            endpoint=args.endpoint,
+            height=size.height,
+            width=size.width,
+            problem=problem,
         )
 
     quit_reason = "quit"
@@ -410,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             poller = zmq.Poller()
             poller.register(sub, zmq.POLLIN)
+            poller.register(monitor, zmq.POLLIN)
             if keys_fd is not None:
                 poller.register(keys_fd, zmq.POLLIN)
             drawn_at = 0.0
@@ -426,6 +471,11 @@ def main(argv: list[str] | None = None) -> int:
                             break
                         with contextlib.suppress(ValueError, UnicodeDecodeError):
                             redraw |= state.apply(topic.decode(), json.loads(body), now)
+                if monitor in ready:
+                    while monitor.poll(0):
+                        event = recv_monitor_message(monitor)["event"]
+                        connected[0] = event == zmq.EVENT_CONNECTED
+                    redraw = True
                 if keys_fd is not None and keys_fd in ready:
                     for key in os.read(keys_fd, 64).decode("utf-8", "replace"):
                         new = handle_key(key, view, state)
@@ -441,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         quit_reason = "interrupted"
         return EXIT_OK
     finally:
+        sub.disable_monitor()
+        monitor.close(linger=0)
         sub.close(linger=0)
         print(f"circus-top: {quit_reason}", file=sys.stderr)
 
