@@ -98,15 +98,19 @@ def bind_socket(cfg) -> BoundSocket:  # cfg: config.model.SocketConfig
             # Accepted sockets inherit TCP_NODELAY on Linux: without it every keep-alive response whose
             # headers and body go out in two sends stalls ~40 ms on Nagle (DESIGN.md, pitfalls).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(sockaddr)
-        if sock_type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET):
-            sock.listen(cfg.backlog)
-        sock.setblocking(cfg.blocking)
+        _bind_and_listen(sock, sockaddr, sock_type, cfg)
     except BaseException:
         sock.close()
         raise
     host, port = sock.getsockname()[:2]
     return BoundSocket(cfg.name, sock, cfg.backlog, host=host, port=port)
+
+
+def _bind_and_listen(sock: socket.socket, address: object, sock_type: int, cfg) -> None:
+    sock.bind(address)
+    if sock_type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET):
+        sock.listen(cfg.backlog)
+    sock.setblocking(cfg.blocking)
 
 
 def _bind_unix(cfg, sock_type: int, proto: int) -> BoundSocket:
@@ -120,10 +124,7 @@ def _bind_unix(cfg, sock_type: int, proto: int) -> BoundSocket:
     sock = socket.socket(socket.AF_UNIX, sock_type, proto)
     old_umask = os.umask(cfg.umask)
     try:
-        sock.bind(path)
-        if sock_type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET):
-            sock.listen(cfg.backlog)
-        sock.setblocking(cfg.blocking)
+        _bind_and_listen(sock, path, sock_type, cfg)
     except BaseException:
         sock.close()
         raise

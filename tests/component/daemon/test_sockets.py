@@ -71,6 +71,7 @@ def test_unix_socket_with_mode_and_the_sockets_stay_open_across_restarts(circusd
     (child,) = d.wait_children(1, "echo.py")
     assert oct(path.stat().st_mode & 0o777) == oct(0o700)
     child.kill()
+    child.wait(10)  # gone and reaped: a connection now cannot land in the dying process's accept()
     # While the worker is gone, the socket still accepts: the kernel queues the connection.
     with socket.socket(socket.AF_UNIX) as c:
         c.settimeout(5)
