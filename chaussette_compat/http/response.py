@@ -133,7 +133,7 @@ def encode_head(
     """
     parts = ["HTTP/1.1 ", status, "\r\n"]
     for name, value in headers:
-        parts.append(f"{name}: {value}\r\n")
+        parts.append(f"{name}: {value.strip()}\r\n")  # whitespace around a value is not part of it
     if length is not None:
         parts.append(f"Content-Length: {length}\r\n")
     elif framing is Framing.CHUNKED:

@@ -127,3 +127,9 @@ def test_error_response_is_complete_and_closes():
     assert b"Connection: close" in head
     assert f"Content-Length: {len(body)}".encode() in head
     assert body == b"431 Request Header Fields Too Large\ntoo many\n"
+
+
+def test_encode_head_strips_whitespace_around_values():
+    # Django's cookies come as ' csrftoken=...'; the space is not part of the value (RFC 9110 5.5).
+    head = encode_head("200 OK", [("Set-Cookie", " csrftoken=x; Path=/ ")], Framing.LENGTH, 0, True, True, "")
+    assert b"Set-Cookie: csrftoken=x; Path=/\r\n" in head
