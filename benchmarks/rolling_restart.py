@@ -382,6 +382,11 @@ def measure(server: Server, app: App, round_index: int, args: argparse.Namespace
                 print(f"    {server.name}: {action} failed: {exc}", flush=True)
             events.append(Event(action, started, time.monotonic(), error))
         time.sleep(args.tail)
+    except BaseException:
+        for log in sorted(server.workdir.glob("*.log")) + sorted(server.workdir.glob("*.stdout")):
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+            sys.stderr.write(f"--- {server.name}: {log.name} (last lines)\n{tail}\n")
+        raise
     finally:
         if load is not None:
             if load.poll() is None:
