@@ -75,14 +75,16 @@ class Stack:
         return Browser(self.app.host, self.app.port, keepalive=keepalive)
 
 
-def start_django_stack(workdir: Path, nginx_binary: str, state: DjangoState, *, unix: bool) -> Stack:
+def start_django_stack(
+    workdir: Path, nginx_binary: str, state: DjangoState, *, unix: bool, example_dir: Path = DJANGO_DIR
+) -> Stack:
     env = {**state.env, "DJANGO_SERVE_STATIC": "0"}  # behind nginx, nginx serves /static/
     unix_socket = workdir / "web.sock" if unix else None
-    app = start_example(workdir / "circusd", DJANGO_DIR, env, unix_socket=unix_socket)
+    app = start_example(workdir / "circusd", example_dir, env, unix_socket=unix_socket)
     nginx = Nginx(nginx_binary, workdir / "nginx")
     try:
         upstream = {"upstream_unix": app.unix_path} if unix else {"upstream_tcp": f"{app.host}:{app.port}"}
-        nginx.start((DJANGO_DIR / "nginx.conf").read_text(), static_root=state.static_root, **upstream)
+        nginx.start((example_dir / "nginx.conf").read_text(), static_root=state.static_root, **upstream)
     except BaseException:
         stop_example(app)
         raise

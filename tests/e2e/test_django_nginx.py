@@ -4,6 +4,7 @@ the admin, static files served by nginx, and rolling reloads under load with no 
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 import time
 import uuid
@@ -109,6 +110,28 @@ def test_unix_socket_variant(tmp_path, nginx_binary, django_state):
         create_note(browser, text)
         assert text in browser.get("/").body
         assert stack.browser().get("/static/notes/style.css").status == 200
+    finally:
+        stop_stack(stack)
+
+
+@pytest.mark.slow
+def test_a_broken_deploy_is_rolled_back_and_the_site_keeps_serving(tmp_path, nginx_binary, django_state):
+    """docs/deploy.md's procedure when the new code cannot even be imported: `reload web` fails,
+    names the error, and the old workers go on serving through nginx."""
+    release = tmp_path / "release"
+    shutil.copytree(
+        DJANGO_DIR, release, ignore=shutil.ignore_patterns("db.sqlite3*", "staticfiles", ".secret_key")
+    )
+    stack = start_django_stack(tmp_path, nginx_binary, django_state, unix=False, example_dir=release)
+    try:
+        before = stack.app.circusctl("list", "web").split()
+        with (release / "notes" / "views.py").open("a") as views:
+            views.write("\nraise RuntimeError('deployed a broken release')\n")
+        with pytest.raises(AssertionError, match=r"rolled back.*deployed a broken release"):
+            stack.app.circusctl("reload", "web", "--waiting")
+        assert stack.app.circusctl("list", "web").split() == before
+        assert stack.browser().get("/").status == 200
+        assert "deployed a broken release" in stack.app.daemon.log()
     finally:
         stop_stack(stack)
 
