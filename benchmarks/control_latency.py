@@ -366,9 +366,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=1000, help="processes in the big watcher")
     parser.add_argument("--scenarios", default="small,big", help="comma-separated: small, big")
     parser.add_argument("--smoke", action="store_true", help="2 rounds, 200 processes, small batches")
+    if parser.parse_known_args(argv)[0].smoke:  # smoke settings are defaults: explicit flags still win
+        parser.set_defaults(rounds=2, samples=50, budget=0.5, ctl_samples=3, processes=200)
     args = parser.parse_args(argv)
-    if args.smoke:
-        args.rounds, args.samples, args.budget, args.ctl_samples, args.processes = 2, 50, 0.5, 3, 200
 
     circus = peers.ensure(peers.CIRCUS)
     ours = Flavour("ours", OURS_BIN / "circusd", OURS_BIN / "circusctl")

@@ -530,9 +530,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--servers", default="ours,gunicorn-gevent,circus-0.19", help="comma-separated")
     parser.add_argument("--smoke", action="store_true", help="1 round, 6 s per run")
+    if parser.parse_known_args(argv)[0].smoke:  # smoke settings are defaults: explicit flags still win
+        parser.set_defaults(rounds=1, duration=6.0, warmup=1.0, tail=1.0)
     args = parser.parse_args(argv)
-    if args.smoke:
-        args.rounds, args.duration, args.warmup, args.tail = 1, 6.0, 1.0, 1.0
 
     known = available_apps()
     app_names = args.apps.split(",") if args.apps else list(known)
