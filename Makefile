@@ -27,5 +27,9 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m circus_web_stack.config.docs > docs/options.md
 
+# Side-by-side benchmarks (peers install into their own venvs; wrk comes from apt when missing).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.http_bench
+
 clean:
 	rm -rf $(VENV) build *.egg-info

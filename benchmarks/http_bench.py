@@ -1,7 +1,8 @@
 """HTTP benchmark: our WSGI server against gunicorn, side by side, with wrk as the load generator.
 
-Every server runs 2 workers (--workers) on one listening socket this script binds and passes down as
-an inherited descriptor (fd://N), which is how circusd runs chaussette. Rounds are interleaved: in
+Every server runs 2 workers (--workers) on one listening socket: ours under circusd, which binds it and
+runs `chaussette --fd N` workers on it, as users deploy it; gunicorn on a socket this script binds and
+passes down as an inherited descriptor (fd://N). Rounds are interleaved: in
 each round every server gets one wrk run per app, in a rotating order, so drift on a shared machine
 hits all of them alike. It prints `case  ours  peer  ratio (min / median / max)` with gunicorn's
 gevent worker as the peer, and writes the raw figures as JSON to benchmarks/results/.
@@ -11,8 +12,8 @@ gevent worker as the peer, and writes the raw figures as JSON to benchmarks/resu
 
 Peers (gunicorn[gevent]) live in their own venv (--peers-venv, default benchmarks/.venv-peers), created
 on first use, so they never become project dependencies. wrk comes from the system's packages
-(installed with apt-get when missing and we are root). To add a case (e.g. ours under circusd), add
-a function that returns a `Running` and list it in SERVERS.
+(installed with apt-get when missing and we are root). To add a case, add a function that returns a
+`Running` and list it in SERVERS.
 """
 
 from __future__ import annotations
@@ -90,40 +91,50 @@ def bind_listener() -> socket.socket:
     return sock
 
 
-def start_chaussette(backend: str) -> Callable[[App, Context], Running]:
+def start_under_circusd(backend: str) -> Callable[[App, Context], Running]:
+    """Ours as users run it: circusd binds the socket and runs `chaussette --fd` workers on it."""
+
     def start(app: App, ctx: Context) -> Running:
-        listener = bind_listener()
-        fd = listener.fileno()
+        run = ctx.tmp / f"circusd-{backend}-{app.name}"
+        run.mkdir(exist_ok=True)
         chaussette = Path(sys.executable).parent / "chaussette"
-        processes = []
-        notify_sockets = []
-        for index in range(ctx.workers):
-            notify_path = ctx.tmp / f"notify-{backend}-{app.name}-{index}.sock"
-            notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            notify.bind(str(notify_path))
-            notify_sockets.append(notify)
-            env = dict(app_env(app, ctx.tmp), NOTIFY_SOCKET=str(notify_path))
-            argv = [
-                str(chaussette),
-                "--fd",
-                str(fd),
-                "--backend",
-                backend,
-                "--log-level",
-                "warning",
-                app.spec,
-            ]
-            processes.append(subprocess.Popen(argv, pass_fds=[fd], env=env, cwd=REPO))
-        for notify in notify_sockets:  # READY=1: the same readiness protocol circusd uses
-            notify.settimeout(START_TIMEOUT_S)
-            if notify.recv(64) != b"READY=1":
-                raise RuntimeError(f"chaussette ({backend}) sent something other than READY=1")
-        running = Running(
-            f"ours-{backend}", listener.getsockname()[1], processes, lambda: [p.pid for p in processes]
+        ini = run / "circus.ini"
+        ini.write_text(
+            "[circus]\n"
+            f"endpoint = ipc://{run}/control.sock\n"
+            f"pubsub_endpoint = ipc://{run}/pubsub.sock\n"
+            "[socket:web]\nhost = 127.0.0.1\nport = 0\n"
+            "[watcher:web]\n"
+            f"cmd = {chaussette} --fd $(circus.sockets.web) --backend {backend} --log-level warning\n"
+            f"    {app.spec}\n"
+            f"numprocesses = {ctx.workers}\nuse_sockets = true\ncopy_env = true\nworking_dir = {REPO}\n"
         )
-        running.cleanup.append(listener.close)
-        running.cleanup.extend(notify.close for notify in notify_sockets)  # open for STOPPING=1
-        return running
+        log = run / "circusd.log"
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "circusd"), str(ini), "--log-output", str(log)],
+            env=app_env(app, ctx.tmp),
+            cwd=REPO,
+            start_new_session=True,
+        )
+
+        def bound_port() -> int | None:
+            found = re.search(
+                r"bound socket web on 127\.0\.0\.1:(\d+)", log.read_text() if log.exists() else ""
+            )
+            return int(found[1]) if found else None
+
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while (port := bound_port()) is None:
+            if time.monotonic() > deadline or daemon.poll() is not None:
+                daemon.kill()
+                raise RuntimeError(f"circusd did not bind its socket; see {log}")
+            time.sleep(0.05)
+        wait_http(port, app.path)
+
+        def worker_pids() -> list[int]:
+            return [child.pid for child in psutil.Process(daemon.pid).children()]
+
+        return Running(f"ours-{backend}", port, [daemon], worker_pids)
 
     return start
 
@@ -161,10 +172,10 @@ def start_gunicorn(worker_class: str) -> Callable[[App, Context], Running]:
 
 #: name -> starter. Every ratio in the table is against REFERENCE.
 SERVERS: dict[str, Callable[[App, Context], Running]] = {
-    "ours-gevent": start_chaussette("gevent"),
+    "ours-gevent": start_under_circusd("gevent"),
     REFERENCE: start_gunicorn("gevent"),
     "gunicorn-sync": start_gunicorn("sync"),
-    "ours-waitress": start_chaussette("waitress"),
+    "ours-waitress": start_under_circusd("waitress"),
 }
 
 
