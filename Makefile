@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint docs clean bench
+.PHONY: run test lint docs clean bench bench-http bench-control bench-rolling
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -28,8 +28,16 @@ docs: $(STAMP)
 	$(BIN)/python -m circus_web_stack.config.docs > docs/options.md
 
 # Side-by-side benchmarks (peers install into their own venvs; wrk comes from apt when missing).
-bench: $(STAMP)
+bench: bench-http bench-control bench-rolling
+
+bench-http: $(STAMP)
 	$(BIN)/python -m benchmarks.http_bench
+
+bench-control: $(STAMP)
+	$(BIN)/python -m benchmarks.control_latency
+
+bench-rolling: $(STAMP)
+	$(BIN)/python -m benchmarks.rolling_restart
 
 clean:
 	rm -rf $(VENV) build *.egg-info
