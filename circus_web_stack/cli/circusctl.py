@@ -8,17 +8,13 @@ only maps argv to a request and a reply to text and an exit code.
 from __future__ import annotations
 
 import argparse
-import cmd
 import contextlib
 import os
 import re
-import shlex
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import import_module
-from types import ModuleType
 from typing import Any, TextIO
 
 import zmq
@@ -37,13 +33,10 @@ from circus_web_stack.cli.client import (
 )
 from circus_web_stack.cli.progress import ReloadProgress
 from circus_web_stack.cli.render import render_error, render_json, render_reply
-from circus_web_stack.config.kinds import InvalidValue, Kind, did_you_mean
-from circus_web_stack.config.options import WATCHER_OPTIONS, Section, family_of, is_settable, known_keys
 from circus_web_stack.core.errors import ClientError
 from circus_web_stack.protocol.commands import (
     COMMAND_TABLE,
     COMMANDS,
-    Arity,
     CommandSpec,
     PropType,
     UsageError,
@@ -131,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     session = Session(options, out, err)
     try:
         if parsed.command is None:
+            from circus_web_stack.cli.shell import run_shell  # only the shell needs cmd and readline
+
             return run_shell(session, sys.stdin)
         return run_command(session, parsed.command, parsed.args)
     finally:
@@ -315,6 +310,10 @@ def wire_options(command: str, texts: dict[str, str]) -> dict[str, object]:
     `set` keys that cannot change on a running watcher, are usage errors). A value whose text is a
     number or a boolean is sent as a JSON number or boolean when the option's kind reads it so, as
     Circus's circusctl does; any other value goes as text, which the daemon parses like the ini."""
+    # Imported here: the option table costs more start-up time than most commands take to run.
+    from circus_web_stack.config.kinds import did_you_mean
+    from circus_web_stack.config.options import WATCHER_OPTIONS, Section, family_of, is_settable, known_keys
+
     options: dict[str, object] = {}
     for key, text in texts.items():
         option = WATCHER_OPTIONS.get(key)
@@ -328,7 +327,9 @@ def wire_options(command: str, texts: dict[str, str]) -> dict[str, object]:
     return options
 
 
-def _wire_value(kind: Kind, text: str) -> object:
+def _wire_value(kind: Any, text: str) -> object:  # kind: config.kinds.Kind
+    from circus_web_stack.config.kinds import InvalidValue
+
     stripped = text.strip()
     if not (_NUMBER_TEXT.fullmatch(stripped) or stripped.lower() in _BOOL_TEXT):
         return text
@@ -582,126 +583,6 @@ def bash_completion_script() -> str:
             "complete -F _circusctl circusctl",
         ]
     )
-
-
-# ---------------------------------------------------------------------------------------------------
-# The interactive shell.
-
-
-class CircusShell(cmd.Cmd):
-    """`circusctl` with no command: one command per line, tab completion of commands and watcher
-    names, readline history in ~/.circusctl_history. `exit` or Ctrl-D leaves; Ctrl-C clears the line.
-    Note that `quit` is the daemon command that stops circusd, as in Circus."""
-
-    def __init__(self, session: Session, stdin: TextIO, interactive: bool) -> None:
-        super().__init__(stdin=stdin, stdout=session.out)
-        self.session = session
-        self.use_rawinput = interactive
-        self.prompt = "(circusctl) " if interactive else ""
-        self.last_status = EXIT_OK
-        self._names: list[str] = []
-        self._names_at = -NAME_CACHE_S
-
-    def default(self, line: str) -> None:
-        words = _split(line, self.session.err)
-        if words is None:
-            self.last_status = EXIT_USAGE
-            return
-        if words[0] in ("help", "?"):
-            self.last_status = _print_help(
-                self.session.out, self.session.err, words[1] if len(words) > 1 else None
-            )
-            return
-        self.last_status = run_command(self.session, words[0], words[1:])
-
-    def do_help(self, arg: str) -> None:
-        self.last_status = _print_help(self.session.out, self.session.err, arg.strip() or None)
-
-    def do_exit(self, arg: str) -> bool:
-        """Leave the shell (circusd keeps running)."""
-        return True
-
-    def do_EOF(self, arg: str) -> bool:
-        if self.use_rawinput:
-            print(file=self.session.out)
-        return True
-
-    def emptyline(self) -> bool:
-        # cmd.Cmd repeats the last command on an empty line; repeating `quit` or `decr` is not wanted.
-        return False
-
-    def completenames(self, text: str, *ignored: object) -> list[str]:
-        names = [c.name for c in COMMAND_TABLE] + ["help", "exit"]
-        return [n for n in names if n.startswith(text)]
-
-    def completedefault(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
-        words = line[:begidx].split()
-        spec = COMMANDS.get(words[0]) if words else None
-        if spec is None or len(words) != 1 or not spec.positionals:
-            return []
-        if spec.positionals[0].prop != "name" or spec.positionals[0].arity not in (Arity.ONE, Arity.OPTIONAL):
-            return []
-        return [n for n in self._watcher_names() if n.startswith(text)]
-
-    def _watcher_names(self) -> list[str]:
-        if time.monotonic() - self._names_at < NAME_CACHE_S:
-            return self._names
-        try:
-            reply = self.session.client(self.session.options).call_ok("list")
-            self._names = [str(n) for n in reply.get("watchers", [])]
-        except CallError:
-            self._names = []
-        self._names_at = time.monotonic()
-        return self._names
-
-
-def run_shell(session: Session, stdin: TextIO) -> int:
-    """The interactive shell; reads commands from `stdin` (a pipe works: one command per line).
-    Returns the exit code of the last command run, so a piped script can check it."""
-    interactive = stdin.isatty()
-    shell = CircusShell(session, stdin, interactive)
-    history = os.path.expanduser(HISTORY_FILE)
-    readline = _load_readline(history) if interactive else None
-    if interactive:
-        shell.intro = (
-            f"{PROG} {_version()} on {session.options.endpoint}; 'help' lists commands, Ctrl-D leaves."
-        )
-    try:
-        while True:
-            try:
-                shell.cmdloop()
-                break
-            except KeyboardInterrupt:
-                print("^C", file=session.out)
-                shell.intro = None
-    finally:
-        if readline is not None:
-            try:
-                readline.write_history_file(history)
-            except OSError as exc:
-                print(f"{PROG}: could not save history to {history}: {exc}", file=session.err)
-    return shell.last_status
-
-
-def _load_readline(history: str) -> ModuleType | None:
-    try:
-        import readline
-    except ImportError:
-        return None
-    readline.set_history_length(1000)
-    if os.path.exists(history):
-        with contextlib.suppress(OSError):
-            readline.read_history_file(history)
-    return readline
-
-
-def _split(line: str, err: TextIO) -> list[str] | None:
-    try:
-        words = shlex.split(line)
-    except ValueError as exc:
-        print(f"{PROG}: {exc} in {line!r}", file=err)
-        return None
-    return words or None
 
 
 if __name__ == "__main__":

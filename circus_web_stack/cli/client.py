@@ -19,7 +19,6 @@ from types import ModuleType
 from typing import Any
 
 import zmq
-import zmq.auth
 
 from circus_web_stack.protocol.control import decode_reply, encode_request
 from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
@@ -75,7 +74,7 @@ def load_curve_keys(server_key: str, client_key: str | None = None) -> CurveKeys
     if client_key is None:
         client_public, client_secret = zmq.curve_keypair()
     else:
-        client_public, client_secret = zmq.auth.load_certificate(client_key)
+        client_public, client_secret = _load_certificate(client_key)
         if client_secret is None:
             raise ValueError(f"{client_key}: no secret key in it (give the .key_secret file)")
     return CurveKeys(server_public, client_public, client_secret)
@@ -235,12 +234,18 @@ def apply_curve(socket: Any, curve: CurveKeys | None) -> None:
 
 def _public_key(value: str) -> bytes:
     if os.path.exists(value):
-        public, _secret = zmq.auth.load_certificate(value)
+        public, _secret = _load_certificate(value)
         return public
     key = value.strip().encode("ascii", "replace")
     if len(key) != 40:
         raise ValueError(f"{value!r} is neither a key file nor a 40-character Z85 public key")
     return key
+
+
+def _load_certificate(path: str) -> tuple[bytes, bytes | None]:
+    import zmq.auth  # only CURVE users pay for it at start-up
+
+    return zmq.auth.load_certificate(path)
 
 
 def _remaining_ms(deadline: float) -> int:
