@@ -158,6 +158,8 @@ def reloadconfig(arbiter: Any, props: Props) -> dict:
 
 
 def _scaled(watcher: Watcher, count: int) -> dict:
+    """The reply once the change took effect: new processes ready, removed ones gone (bounded)."""
+    watcher.wait_settled(watcher.config.ready_timeout + watcher.config.graceful_timeout)
     reply: dict[str, Any] = {"numprocesses": count}
     if watcher.config.singleton:
         reply["singleton"] = True

@@ -181,6 +181,19 @@ class Watcher:
         with self._command_lock:
             return self._set_numprocesses(max(0, self.numprocesses - nb))
 
+    def wait_settled(self, timeout_s: float) -> bool:
+        """Wait until every process is ready and none is starting or stopping (after incr, decr, set
+        numprocesses), at most `timeout_s`. Holds no lock: other commands go on meanwhile."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            busy = self._spawner is not None or any(
+                p.state in (ProcessState.STARTING, ProcessState.STOPPING) for p in self.processes.values()
+            )
+            if not busy:
+                return True
+            gevent.sleep(0.02)
+        return False
+
     def set_numprocesses(self, count: int) -> int:
         with self._command_lock:
             return self._set_numprocesses(count)
