@@ -1,7 +1,7 @@
 """Samples processes into protocol.stats.ProcessSample values: the one sampler behind the `stats` and
 `dstats` commands and circusd-stats, so both report the same figures computed the same way.
 
-Rules: one read of /proc/<pid>/stat per process per sample (runtime.stats.procfs); what never changes
+Rules: two small reads per process per sample, stat and statm (runtime.stats.procfs); what never changes
 (argv, user, start time) is read once per process and kept under its identity (pid, start ticks), so a
 reused pid starts afresh. CPU% is measured over the interval since the previous sample of the same
 process (the first reading is its lifetime average). Caches forget a process as soon as a read finds
@@ -116,7 +116,8 @@ class Sampler:
     def _read_one(self, pid: int) -> ProcessSample:
         stat = procfs.read_stat(pid)
         at = self._clock()
-        if stat is None:
+        memory = procfs.read_statm(pid) if stat is not None else None
+        if stat is None or memory is None:
             self._known.pop(pid, None)
             return ProcessSample(pid=pid)
         cpu_s = stat.cpu_seconds
@@ -137,11 +138,12 @@ class Sampler:
         else:
             pct = cpu_percent(known.cpu_s, known.at, cpu_s, at)
             known.cpu_s, known.at, known.seen = cpu_s, at, at
+        vms_bytes, rss_bytes = memory
         return ProcessSample(
             pid=pid,
-            rss_bytes=stat.rss_bytes,
-            vms_bytes=stat.vsize_bytes,
-            mem_percent=stat.rss_bytes / self._mem_total * 100,
+            rss_bytes=rss_bytes,
+            vms_bytes=vms_bytes,
+            mem_percent=rss_bytes / self._mem_total * 100,
             cpu_seconds=cpu_s,
             cpu_percent=pct,
             username=known.username,

@@ -1,10 +1,12 @@
-"""Reading processes from Linux's /proc: one read of /proc/<pid>/stat gives CPU times, RSS, VMS, nice,
-parent and start time, the figures that change between two samples.
+"""Reading processes from Linux's /proc: /proc/<pid>/stat gives CPU times, nice, parent and start time;
+/proc/<pid>/statm gives RSS and VMS. These are the figures that change between two samples.
 
-Rule: the hot path is one open/read/close per process per sample (psutil's oneshot reads stat and
-statm and costs about five times as much: 21 us against 4 us a process here). The numbers match
-psutil's exactly: the same kernel fields over the same clock tick and page size. Identity is
-(pid, start ticks), so a reused pid is never taken for the process it replaced. Parsing is pure.
+Rules: the hot path is two small os-level reads per process per sample, about three times cheaper than
+psutil's oneshot() of the same two files (its object layer is the cost). The numbers are psutil's
+exactly: the same kernel fields over the same clock tick and page size. RSS comes from statm, never
+from stat's rss field: since Linux 6.2 that one reads the per-CPU counters without summing them and
+was 6% low for a `sleep` here. Identity is (pid, start ticks), so a reused pid is never taken for the
+process it replaced. Parsing is pure.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 PROC = "/proc"
 
 # Fields of /proc/<pid>/stat counted after the ")" that closes the command name (man 5 proc numbers
-# minus 3): state is 0, ppid 1, utime 11, stime 12, nice 16, starttime 19, vsize 20, rss 21.
-_PPID, _UTIME, _STIME, _NICE, _START, _VSIZE, _RSS = 1, 11, 12, 16, 19, 20, 21
+# minus 3): state is 0, ppid 1, utime 11, stime 12, nice 16, starttime 19.
+_PPID, _UTIME, _STIME, _NICE, _START = 1, 11, 12, 16, 19
 
 
 @dataclass(frozen=True, slots=True)
 class ProcStat:
-    """The per-sample figures of one process, in the kernel's units (ticks, pages)."""
+    """The per-sample CPU figures of one process, in the kernel's units (clock ticks)."""
 
     pid: int
     ppid: int
@@ -33,16 +35,10 @@ class ProcStat:
     stime_ticks: int
     nice: int
     start_ticks: int  # since boot: with the pid, the identity of the process
-    vsize_bytes: int
-    rss_pages: int
 
     @property
     def cpu_seconds(self) -> float:
         return (self.utime_ticks + self.stime_ticks) / CLOCK_TICKS
-
-    @property
-    def rss_bytes(self) -> int:
-        return self.rss_pages * PAGE_SIZE
 
     def create_time(self, boot_time: float) -> float:
         """Epoch seconds, as psutil computes it (start ticks / CLK_TCK + boot time)."""
@@ -54,7 +50,7 @@ def parse_stat(pid: int, data: bytes) -> ProcStat:
     counted from the LAST ")". ValueError if the line is cut short."""
     close = data.rfind(b")")
     fields = data[close + 2 :].split()
-    if close < 0 or len(fields) <= _RSS:
+    if close < 0 or len(fields) <= _START:
         raise ValueError(f"/proc/{pid}/stat is truncated: {data[:80]!r}")
     return ProcStat(
         pid=pid,
@@ -64,9 +60,13 @@ def parse_stat(pid: int, data: bytes) -> ProcStat:
         stime_ticks=int(fields[_STIME]),
         nice=int(fields[_NICE]),
         start_ticks=int(fields[_START]),
-        vsize_bytes=int(fields[_VSIZE]),
-        rss_pages=int(fields[_RSS]),
     )
+
+
+def parse_statm(data: bytes) -> tuple[int, int]:
+    """(vms_bytes, rss_bytes) from /proc/<pid>/statm: its first two fields, in pages."""
+    size, resident = data.split(maxsplit=2)[:2]
+    return int(size) * PAGE_SIZE, int(resident) * PAGE_SIZE
 
 
 def parse_ppid(data: bytes) -> int:
@@ -138,6 +138,14 @@ def read_stat(pid: int) -> ProcStat | None:
     """None if the process is gone (or not visible to us)."""
     try:
         return parse_stat(pid, read_file(f"{PROC}/{pid}/stat"))
+    except (OSError, ValueError):
+        return None
+
+
+def read_statm(pid: int) -> tuple[int, int] | None:
+    """(vms_bytes, rss_bytes), or None if the process is gone."""
+    try:
+        return parse_statm(read_file(f"{PROC}/{pid}/statm", 256))
     except (OSError, ValueError):
         return None
 

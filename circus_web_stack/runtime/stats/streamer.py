@@ -123,27 +123,29 @@ class StatsStreamer:
         while not until():
             if time.monotonic() >= self._resync_at:
                 self.resync()
-            notices = self.probe.fileno() if self.probe is not None else None
-            if self._poller is None:
-                self._poller = zmq.Poller()
-                self._poller.register(self._pub, zmq.POLLIN)
-                self._poller.register(self._events, zmq.POLLIN)
-                if notices is not None:
-                    self._poller.register(notices, zmq.POLLIN)
-            wait_s = max(0.0, min(next_tick, self._resync_at) - time.monotonic())
-            ready = dict(self._poller.poll(int(wait_s * 1000) + 1))
-            if self._pub in ready:
-                self._take_subscriptions()
-            if self._events in ready:
-                self._take_events()
-            if notices is not None and notices in ready and self.probe is not None:
-                self.probe.drain()
-            now = time.monotonic()
-            if now >= next_tick:
+            self.step(max(0.0, min(next_tick, self._resync_at) - time.monotonic()))
+            if time.monotonic() >= next_tick:
                 self.publish_once()
                 next_tick += self.interval_s
                 if next_tick <= time.monotonic():  # a slow sample: skip, never pile up
                     next_tick = time.monotonic() + self.interval_s
+
+    def step(self, wait_s: float) -> None:
+        """Wait up to `wait_s` for subscriptions, events and socket notices, and take them."""
+        notices = self.probe.fileno() if self.probe is not None else None
+        if self._poller is None:
+            self._poller = zmq.Poller()
+            self._poller.register(self._pub, zmq.POLLIN)
+            self._poller.register(self._events, zmq.POLLIN)
+            if notices is not None:
+                self._poller.register(notices, zmq.POLLIN)
+        ready = dict(self._poller.poll(int(wait_s * 1000) + 1))
+        if self._pub in ready:
+            self._take_subscriptions()
+        if self._events in ready:
+            self._take_events()
+        if notices is not None and notices in ready and self.probe is not None:
+            self.probe.drain()
 
     def _take_subscriptions(self) -> None:
         became_wanted = False

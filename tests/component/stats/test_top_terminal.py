@@ -1,0 +1,138 @@
+"""circus-top driven in a real terminal (tmux): it shows a live daemon's watchers, processes and socket,
+sorts and filters on keys, follows a resize, quits cleanly on q and Ctrl-C, and says when the stats
+endpoint cannot be reached."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from circus_web_stack.testing.waiting import wait_until
+
+from .conftest import stats_endpoint
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Terminal:
+    """One tmux server of our own (its socket in tmp_path), one window running a command."""
+
+    def __init__(self, tmp_path: Path, command: list[str], width: int = 120, height: int = 30) -> None:
+        self.socket = str(tmp_path / "tmux.sock")
+        self.exit_file = tmp_path / "exit-code"
+        line = " ".join(_quote(c) for c in command)
+        script = f"{line} 2>{tmp_path / 'stderr'}; echo $? > {self.exit_file}; sleep 60"
+        self._tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), script)
+
+    def _tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, timeout=10, check=True
+        )
+        return result.stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "t")
+
+    def wait_screen(self, text: str, timeout: float = 10.0) -> str:
+        return wait_until(
+            lambda: (lambda s: s if text in s else None)(self.screen()), timeout, f"{text!r} on the screen"
+        )
+
+    def keys(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "t", *keys)
+
+    def resize(self, width: int, height: int) -> None:
+        self._tmux("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
+
+    def wait_exit(self, timeout: float = 10.0) -> int:
+        wait_until(
+            lambda: self.exit_file.exists() and self.exit_file.read_text().strip(), timeout, "the exit"
+        )
+        return int(self.exit_file.read_text())
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+@pytest.fixture
+def terminal(tmp_path) -> Iterator:
+    opened: list[Terminal] = []
+
+    def open_terminal(*args: str, width: int = 120, height: int = 30) -> Terminal:
+        term = Terminal(tmp_path, [sys.executable, "-m", "circus_web_stack.cli.top", *args], width, height)
+        opened.append(term)
+        return term
+
+    yield open_terminal
+    for term in opened:
+        term.close()
+
+
+INI = """
+    [circus]
+    statsd = true
+    stats_interval = 0.3
+    [socket:web]
+    host = 127.0.0.1
+    port = 0
+    [watcher:web]
+    cmd = sleep 1000
+    numprocesses = 3
+    [watcher:worker]
+    cmd = sleep 1001
+"""
+
+
+@pytest.mark.slow
+def test_top_shows_sorts_filters_resizes_and_quits(circusd, terminal, tmp_path):
+    daemon = circusd(INI)
+    daemon.wait_children(5)
+    web = daemon.call("list", name="web")["pids"]
+    term = terminal("--endpoint", stats_endpoint(daemon))
+    screen = term.wait_screen("web (3)")
+    for pid in web:
+        term.wait_screen(f"  {pid} ")
+    assert "worker (1)" in screen and "sorted by CPU, all watchers" in screen
+    (sock,) = daemon.call("listsockets")["sockets"]
+    assert f"127.0.0.1:{sock['port']}" in screen and f"circusd pid {daemon.pid}" in screen
+    term.keys("m")
+    term.wait_screen("sorted by memory")
+    term.keys("w")
+    filtered = term.wait_screen("sorted by memory, web")
+    assert "worker (1)" not in filtered
+    term.keys("a")
+    term.wait_screen("sorted by memory, all watchers")
+    term.resize(60, 12)
+    small = wait_until(
+        lambda: (lambda s: s if max(map(len, s.splitlines())) <= 60 and "q quit" in s else None)(
+            term.screen()
+        ),
+        10,
+        "the screen redrawn for 60x12",
+    )
+    assert len(small.rstrip("\n").splitlines()) <= 12
+    term.keys("q")
+    assert term.wait_exit() == 0
+    assert "circus-top: quit" in (tmp_path / "stderr").read_text()
+
+
+@pytest.mark.slow
+def test_ctrl_c_quits_and_a_missing_endpoint_is_explained(terminal, tmp_path):
+    missing = tmp_path / "nowhere" / "stats.sock"
+    term = terminal("--endpoint", f"ipc://{missing}")
+    screen = term.wait_screen("cannot reach the stats endpoint")
+    assert str(missing) in screen.replace("\n", "")
+    term.keys("C-c")
+    assert term.wait_exit() == 0
+    assert "circus-top: interrupted" in (tmp_path / "stderr").read_text()
