@@ -58,8 +58,9 @@ class Load:
         self.port, self.ok, self.failures = port, 0, []
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(i % 2 == 0, limit), daemon=True)
-                        for i in range(clients)]
+        self.threads = [
+            threading.Thread(target=self._run, args=(i % 2 == 0, limit), daemon=True) for i in range(clients)
+        ]
 
     def _run(self, keep_alive: bool, limit: int) -> None:
         conn = None
@@ -201,7 +202,9 @@ def test_max_surge_starts_several_at_once(circusd, tmp_path):
         timeouts = iter(range(20, 99))
         events.wait_subscribed(
             lambda: d.call("set", name="web", options={"graceful_timeout": next(timeouts)}, waiting=True),
-            "web", "updated")
+            "web",
+            "updated",
+        )
         assert d.call("reload", name="web", waiting=True)["status"] == "ok"
         first = next(e.payload for e in events.named("web", "reload") if "new" in e.payload)
         assert first["new"] == 4 and first["old"] == 4
