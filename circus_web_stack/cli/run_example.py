@@ -186,10 +186,13 @@ def forward_stop_signals(circusd: subprocess.Popen) -> None:
         # A closed terminal (SIGHUP) means stop: to circusd, SIGHUP would mean "reload the config".
         sent = signal.SIGTERM if signum == signal.SIGHUP else signum
         if circusd.poll() is None:
-            # os.write, not print: a handler that prints while the main code prints raises RuntimeError.
-            note = f"\nrun_example: sending {signal.Signals(sent).name} to circusd (pid {circusd.pid})\n"
-            os.write(sys.stdout.fileno(), note.encode())
             circusd.send_signal(sent)
+            # os.write, not print: a handler that prints while the main code prints raises RuntimeError.
+            # And never raise from here: with `make run | tee log`, Ctrl-C kills tee too, and a failed
+            # write must not keep the signal from circusd (it is sent first) or end this command early.
+            note = f"\nrun_example: sent {signal.Signals(sent).name} to circusd (pid {circusd.pid})\n"
+            with contextlib.suppress(OSError):
+                os.write(sys.stdout.fileno(), note.encode())
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
@@ -241,6 +244,13 @@ def wait_serving(circusd: subprocess.Popen, endpoint: str) -> ListeningAddress |
     return None
 
 
+def say(text: str, *, error: bool = False) -> None:
+    """Print, unless the terminal or pipe is gone (`make run | tee log` after Ctrl-C): there is no one
+    left to tell, and waiting for circusd to stop matters more."""
+    with contextlib.suppress(OSError):
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)
+
+
 def run(example: str, example_dir: Path) -> int:
     ini = example_dir / "circus.ini"
     if not ini.is_file():
@@ -257,29 +267,27 @@ def run(example: str, example_dir: Path) -> int:
         raise SetupError(str(exc)) from None
     endpoint = control_endpoint(config.daemon.endpoint, env, os.getuid())
 
-    print(f"Starting circusd with {ini}", flush=True)
+    say(f"Starting circusd with {ini}")
     circusd = start_circusd(example_dir, env)
     forward_stop_signals(circusd)
     address = wait_serving(circusd, endpoint)
     cwd = Path.cwd()
     if address is not None:
-        print(
-            banner(example, address, endpoint, shown_path(Path(scripts), cwd), shown_path(example_dir, cwd))
-        )
+        say(banner(example, address, endpoint, shown_path(Path(scripts), cwd), shown_path(example_dir, cwd)))
     elif circusd.poll() is None:
-        print(
+        say(
             f"run_example: the example did not answer {HEALTH_PATH} within {READY_TIMEOUT_S:g}s; "
             "see the log above"
         )
     code = circusd.wait()
     if code == EXIT_BIND:
-        print(
+        say(
             "run_example: circusd could not bind its sockets (see the log above). Is another `make run`, "
             "circusd or a server on the same port already running?",
-            file=sys.stderr,
+            error=True,
         )
     else:
-        print(f"run_example: circusd stopped (exit code {code})", flush=True)
+        say(f"run_example: circusd stopped (exit code {code})")
     return code
 
 
