@@ -41,6 +41,8 @@ _RESOURCE_ERRORS = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.E
 _RESOURCE_BACKOFF_S = 0.5
 #: Time allowed for killed greenlets to unwind after the graceful timeout.
 _KILL_GRACE_S = 0.5
+#: How long an idle keep-alive connection stays open after the stop signal, for a request in flight.
+STOP_IDLE_GRACE_S = 1.0
 
 
 def prepare(options: Options) -> None:
@@ -165,13 +167,17 @@ class GeventServer:
         self.context.on_stopping()
         self._close_listener()
         idle = [connection for connection in list(self.connections) if connection.is_idle()]
+        grace_until = monotonic() + STOP_IDLE_GRACE_S
         for connection in idle:
-            connection.abort()
+            # Not cut at once: a keep-alive client may be sending its next request right now, and would
+            # see it fail. Within the grace it is served with `Connection: close`; after, the reaper closes.
+            connection.deadline = min(connection.deadline, grace_until)
         busy = len(self.connections) - len(idle)
         log.info(
-            "%s: stopped accepting; closed %d idle connection(s), finishing %d (up to %ss)",
+            "%s: stopped accepting; closing %d idle connection(s) within %ss, finishing %d (up to %ss)",
             signal.Signals(self.options.stop_signal).name,
             len(idle),
+            STOP_IDLE_GRACE_S,
             busy,
             self.options.graceful_timeout_s,
         )

@@ -48,7 +48,7 @@ def _graceful_stop_finishes_in_flight(start_worker, seconds: float) -> None:
     started = time.monotonic()
     worker.signal(signal.SIGTERM)
     worker.notify.wait_message("STOPPING=1", 5)
-    assert idle.is_closed_by_peer(2), "idle keep-alive connections are closed at once"
+    assert idle.is_closed_by_peer(3), "idle keep-alive connections are closed after a short grace"
     assert worker.wait_exit(seconds + 5) == 0
     elapsed = time.monotonic() - started
     thread.join(5)
@@ -187,5 +187,19 @@ def test_request_arriving_with_the_stop_signal_on_an_idle_connection_is_served(s
         worker.signal(signal.SIGCONT)
     response = client.read_response()
     assert response.status == 200 and response.body == b"slept 0.0"
+    assert worker.wait_exit(10) == 0
+    client.close()
+
+
+def test_a_request_in_the_stop_grace_on_an_idle_connection_is_served_with_close(start_worker):
+    worker = start_worker(SLOW, "--graceful-timeout", "10")
+    client = Client(worker.port)
+    client.request("GET", "/?s=0")
+    assert client.read_response().status == 200  # now idle, kept alive
+    worker.signal(signal.SIGTERM)
+    worker.notify.wait_message("STOPPING=1", 5)
+    client.request("GET", "/?s=0")  # the keep-alive client's next request, just after the stop signal
+    response = client.read_response()
+    assert response.status == 200 and response.header("Connection") == "close"
     assert worker.wait_exit(10) == 0
     client.close()
