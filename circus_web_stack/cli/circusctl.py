@@ -48,6 +48,8 @@ from circus_web_stack.protocol.endpoints import endpoint_problem, ipc_path
 EXIT_OK = 0
 EXIT_ERROR_REPLY = 1  # the daemon answered with an error
 EXIT_USAGE = 2  # the command line is wrong; nothing was sent
+# Commands sent with --waiting reply when their work is done (a rolling reload, a graceful stop).
+WAITING_TIMEOUT_S = 300.0
 EXIT_UNREACHABLE = 3  # no reply from the daemon (not running, wrong endpoint, permissions, timeout)
 
 CURVE_SERVER_KEY_ENV = "CIRCUSCTL_CURVE_SERVER_KEY"
@@ -66,7 +68,7 @@ class Options:
     """Global options; a command line in the shell may override json, prettify and timeout."""
 
     endpoint: str
-    timeout: float = DEFAULT_TIMEOUT_S
+    timeout: float | None = None  # None: DEFAULT_TIMEOUT_S, or WAITING_TIMEOUT_S with --waiting
     json: bool = False
     prettify: bool = False
     curve_server_key: str | None = None
@@ -86,9 +88,9 @@ class Session:
         key = (options.endpoint, options.curve_server_key, options.curve_client_key)
         client = self._clients.get(key)
         if client is None:
-            client = CircusClient(options.endpoint, options.timeout, curve=_curve_keys(options))
+            client = CircusClient(options.endpoint, curve=_curve_keys(options))
             self._clients[key] = client
-        client.timeout = options.timeout
+        client.timeout = options.timeout or DEFAULT_TIMEOUT_S
         return client
 
     def close(self) -> None:
@@ -156,6 +158,9 @@ def run_command(session: Session, command: str, words: Sequence[str]) -> int:
     if unreachable:
         print(f"{PROG}: {unreachable}", file=session.err)
         return EXIT_UNREACHABLE
+    if options.timeout is None and properties.get("waiting"):
+        # A reload of 4 Django workers outlasts Circus's 5 s; an unreachable daemon still fails at once.
+        options = replace(options, timeout=WAITING_TIMEOUT_S)
     try:
         client = session.client(options)
     except (UsageError, ValueError, zmq.ZMQError) as exc:
@@ -215,7 +220,8 @@ def general_help() -> str:
         "",
         "options:",
         f"  --endpoint E          control endpoint (default: ${ENDPOINT_ENV}, else circusd's default socket)",
-        f"  --timeout T           seconds to wait for a reply (default {DEFAULT_TIMEOUT_S:g})",
+        f"  --timeout T           seconds to wait for a reply (default {DEFAULT_TIMEOUT_S:g}; "
+        f"{WAITING_TIMEOUT_S:g} with --waiting)",
         "  --json                print replies as JSON",
         "  --prettify            print replies as indented JSON",
         f"  --curve-server-key K  circusd's CURVE public key, Z85 or a file (${CURVE_SERVER_KEY_ENV})",
@@ -245,7 +251,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
         return argparse.SUPPRESS if suppress else value
 
     parser.add_argument("--endpoint", default=default(None))
-    parser.add_argument("--timeout", type=_positive_float, default=default(DEFAULT_TIMEOUT_S))
+    parser.add_argument("--timeout", type=_positive_float, default=default(None))
     parser.add_argument("--json", action="store_true", default=default(False))
     parser.add_argument("--prettify", action="store_true", default=default(False))
     parser.add_argument("--curve-server-key", default=default(None))
