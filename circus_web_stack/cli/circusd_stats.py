@@ -8,6 +8,7 @@ Ctrl-C stop it cleanly; exit codes are the named constants below.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -75,6 +76,18 @@ def _configure_logging(level: str, output: str) -> None:
     root.setLevel(level.upper())
 
 
+def _raise_file_limit() -> None:
+    """Two /proc files stay open per sampled process: take every descriptor the hard limit allows.
+    Past it, processes are read by path (slower), never skipped."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def _stop(signum: int, frame: object) -> None:
     raise SystemExit(EXIT_OK)
 
@@ -100,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         # circusd's public key admits its circusd-stats.
         curve = (public, secret, public, secret)
         client_curve = CurveKeys(public, public, secret)
+    _raise_file_limit()
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     client = CircusClient(args.endpoint, timeout=5.0, curve=client_curve)

@@ -1,13 +1,14 @@
 """Samples processes into protocol.stats.ProcessSample values: the one sampler behind the `stats` and
 `dstats` commands and circusd-stats, so both report the same figures computed the same way.
 
-Rules: two small reads per process per sample, stat and statm (runtime.stats.procfs); what never changes
-(argv, user, start time) is read once per process and kept under its identity (pid, start ticks), so a
-reused pid starts afresh. CPU% is measured over the interval since the previous sample of the same
-process (the first reading is its lifetime average). Caches forget a process as soon as a read finds
-it gone, and anything not read for FORGET_AFTER_S (Circus's _PROCS cache never forgot). In the
-daemon, batches run in gevent's threadpool so the hub never waits on /proc (Circus: `stats` at 1,000
-processes blocked the daemon for 19 s).
+Rules: two small reads per process per sample, stat and statm (runtime.stats.procfs); with `keep_open`
+(circusd-stats, which samples the same processes every interval) the two files stay open and each
+sample is two pread()s. What never changes (argv, user, start time) is read once per process and kept
+under its identity (pid, start ticks), so a reused pid starts afresh. CPU% is measured over the
+interval since the previous sample of the same process (the first reading is its lifetime average).
+Caches forget a process as soon as a read finds it gone, and anything not read for FORGET_AFTER_S
+(Circus's _PROCS cache never forgot). In the daemon, batches run in gevent's threadpool so the hub
+never waits on /proc (Circus: `stats` at 1,000 processes blocked the daemon for 19 s).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class _Known:
     cpu_s: float
     at: float  # monotonic time of the reading cpu_s came from
     seen: float  # monotonic time it was last read
+    files: procfs.PinnedFiles | None = None
 
 
 class Sampler:
@@ -46,9 +48,11 @@ class Sampler:
         self,
         *,
         children_scan_s: float = CHILDREN_SCAN_S,
+        keep_open: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.children_scan_s = children_scan_s
+        self.keep_open = keep_open
         self._clock = clock
         self._known: dict[int, _Known] = {}
         self._lock = threading.Lock()
@@ -94,14 +98,14 @@ class Sampler:
         """Drop what is kept about these pids (they were reaped)."""
         with self._lock:
             for pid in pids:
-                self._known.pop(pid, None)
+                self._drop(pid)
 
     def forget_except(self, live_pids: Iterable[int]) -> None:
         """Drop what is kept about every pid not in `live_pids`."""
         live = set(live_pids)
         with self._lock:
             for pid in [p for p in self._known if p not in live]:
-                del self._known[pid]
+                self._drop(pid)
 
     def __len__(self) -> int:
         """How many processes are remembered (for tests of forgetting)."""
@@ -113,16 +117,38 @@ class Sampler:
 
     # ----------------------------------------------------------------- internals
 
+    def close(self) -> None:
+        """Close the files kept open (keep_open) and forget everything."""
+        with self._lock:
+            for pid in list(self._known):
+                self._drop(pid)
+
+    def _drop(self, pid: int) -> None:
+        known = self._known.pop(pid, None)
+        if known is not None and known.files is not None:
+            known.files.close()
+
     def _read_one(self, pid: int) -> ProcessSample:
-        stat = procfs.read_stat(pid)
+        known = self._known.get(pid)
+        files = known.files if known is not None else None
+        if files is None and known is None and self.keep_open:
+            files = procfs.PinnedFiles.open(pid)
+        if files is not None:
+            read = files.read(pid)
+            stat, memory = read if read is not None else (None, None)
+        else:
+            stat = procfs.read_stat(pid)
+            memory = procfs.read_statm(pid) if stat is not None else None
         at = self._clock()
-        memory = procfs.read_statm(pid) if stat is not None else None
         if stat is None or memory is None:
-            self._known.pop(pid, None)
+            if known is None and files is not None:
+                files.close()
+            self._drop(pid)
             return ProcessSample(pid=pid)
         cpu_s = stat.cpu_seconds
-        known = self._known.get(pid)
         if known is None or known.start_ticks != stat.start_ticks:  # new, or the pid was reused
+            if known is not None:
+                self._drop(pid)
             create_time = stat.create_time(self._boot_time)
             pct = lifetime_cpu_percent(cpu_s, create_time, time.time())
             known = _Known(
@@ -133,6 +159,7 @@ class Sampler:
                 cpu_s=cpu_s,
                 at=at,
                 seen=at,
+                files=files,
             )
             self._known[pid] = known
         else:
@@ -167,7 +194,7 @@ class Sampler:
 
     def _prune(self, now: float) -> None:
         for pid in [p for p, v in self._known.items() if now - v.seen > FORGET_AFTER_S]:
-            del self._known[pid]
+            self._drop(pid)
         self._pruned_at = now
 
 

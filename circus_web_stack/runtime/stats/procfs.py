@@ -150,6 +150,43 @@ def read_statm(pid: int) -> tuple[int, int] | None:
         return None
 
 
+class PinnedFiles:
+    """/proc/<pid>/stat and statm kept open, for a process sampled again and again: a sample is then two
+    pread()s without a path lookup, half the cost of open/read/close. The open files belong to that
+    very process: once it is reaped they fail (ESRCH), even if its pid has been given to another."""
+
+    __slots__ = ("_stat", "_statm")
+
+    def __init__(self, stat_fd: int, statm_fd: int) -> None:
+        self._stat = stat_fd
+        self._statm = statm_fd
+
+    @classmethod
+    def open(cls, pid: int) -> PinnedFiles | None:
+        """None if the process is gone or no descriptor is left (the caller reads by path then)."""
+        try:
+            stat_fd = os.open(f"{PROC}/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            statm_fd = os.open(f"{PROC}/{pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            os.close(stat_fd)
+            return None
+        return cls(stat_fd, statm_fd)
+
+    def read(self, pid: int) -> tuple[ProcStat, tuple[int, int]] | None:
+        """(stat, (vms_bytes, rss_bytes)), or None once the process is gone."""
+        try:
+            return parse_stat(pid, os.pread(self._stat, 4096, 0)), parse_statm(os.pread(self._statm, 256, 0))
+        except (OSError, ValueError):
+            return None
+
+    def close(self) -> None:
+        os.close(self._stat)
+        os.close(self._statm)
+
+
 def read_cmdline(pid: int) -> tuple[str, ...] | None:
     try:
         return parse_cmdline(read_file(f"{PROC}/{pid}/cmdline", 65536))

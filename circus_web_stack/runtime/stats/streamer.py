@@ -42,6 +42,9 @@ RESYNC_S = 10.0
 # After a failed resync (the daemon busy or restarting), try again this soon.
 RETRY_S = 2.0
 
+# One encoder for every message: json.dumps(allow_nan=False) would build a new one per call.
+_JSON = json.JSONEncoder(allow_nan=False)
+
 Call = Callable[..., dict]  # call(command, **properties) -> the reply's dict; raises on no reply
 
 
@@ -66,7 +69,7 @@ class StatsStreamer:
         self.resync_s = resync_s
         self.tracker = ProcessTracker()
         self.subscriptions = Subscriptions()
-        self.sampler = Sampler()
+        self.sampler = Sampler(keep_open=True)
         self.daemon_pid: int | None = None
         self.probe: ListenerProbe | None = None
         self._listeners: list[Listener] = []
@@ -104,6 +107,7 @@ class StatsStreamer:
             self._pub.bind(endpoint)
 
     def close(self) -> None:
+        self.sampler.close()
         if self.probe is not None:
             self.probe.close()
             self.probe = None
@@ -286,7 +290,7 @@ class StatsStreamer:
     def _send(self, topic: str, payload: dict) -> int:
         try:
             self._pub.send_multipart(
-                [topic.encode("utf-8"), json.dumps(payload, allow_nan=False).encode("utf-8")], zmq.NOBLOCK
+                [topic.encode("utf-8"), _JSON.encode(payload).encode("utf-8")], zmq.NOBLOCK
             )
         except zmq.Again:  # a slow subscriber past its high-water mark loses messages, not us time
             return 0

@@ -73,6 +73,28 @@ def test_children_are_found_and_dead_processes_forgotten(tmp_path):
             parent.wait()
 
 
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_kept_open_files_follow_their_process_and_are_closed(sleepers):
+    before = open_fds()
+    sampler = Sampler(keep_open=True)
+    pids = [p.pid for p in sleepers]
+    first = sampler.read(pids, with_children=False)
+    assert open_fds() == before + 2 * len(pids)
+    second = sampler.read(pids, with_children=False)
+    for pid in pids:
+        assert second[pid].rss_bytes == first[pid].rss_bytes
+        assert second[pid].cpu_percent == 0.0  # over the interval, not the lifetime average
+    sleepers[0].kill()
+    sleepers[0].wait()  # reaped: its pinned files now fail, whatever process gets the pid next
+    assert sampler.read(pids, with_children=False)[pids[0]].create_time is None
+    assert len(sampler) == 2 and open_fds() == before + 4
+    sampler.close()
+    assert len(sampler) == 0 and open_fds() == before
+
+
 @pytest.fixture
 def streamer(circusd, tmp_path):
     daemon = circusd("""
