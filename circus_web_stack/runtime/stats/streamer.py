@@ -129,6 +129,8 @@ class StatsStreamer:
                 self.resync()
             self.step(max(0.0, min(next_tick, self._resync_at) - time.monotonic()))
             if time.monotonic() >= next_tick:
+                if self.daemon_pid is not None and not os.path.exists(f"/proc/{self.daemon_pid}"):
+                    self._resync_at = 0.0  # circusd died: a resync finds a new one or ends us
                 self.publish_once()
                 next_tick += self.interval_s
                 if next_tick <= time.monotonic():  # a slow sample: skip, never pile up

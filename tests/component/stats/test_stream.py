@@ -3,6 +3,9 @@ and payloads with our numbers, processes coming and going, and `stats`/`dstats` 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 
 import psutil
@@ -119,3 +122,42 @@ def test_stats_and_dstats_give_the_streams_figures(daemon, collect):
     from_stream = stream.wait_topic(f"stat.circus.{daemon.pid}")
     assert own["pid"] == from_stream["pid"] and own["create_time"] == from_stream["create_time"]
     assert own["rss_bytes"] == pytest.approx(from_stream["rss_bytes"], rel=0.1)
+
+
+@pytest.mark.slow
+def test_circusd_stats_runs_by_hand_and_ends_with_its_daemon(circusd, collect, tmp_path):
+    daemon = circusd("""
+        [watcher:web]
+        cmd = sleep 1000
+    """)
+    daemon.wait_children(1)
+    endpoint = f"ipc://{tmp_path / 'by-hand.sock'}"
+    command = [
+        sys.executable,
+        "-m",
+        "circus_web_stack.cli.circusd_stats",
+        "--endpoint",
+        daemon.endpoint,
+        "--pubsub",
+        daemon.pubsub_endpoint,
+        "--statspoint",
+        endpoint,
+        "--interval",
+        "0.2",
+    ]
+    stats = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        stream = collect(endpoint)
+        (pid,) = pids(daemon, "web")
+        assert stream.wait_topic(f"stat.web.{pid}")["cmdline"] == "sleep"
+        daemon.signal(signal.SIGKILL)
+        daemon.wait_exit(10)
+        orphan = psutil.Process(pid)  # the worker outlives a SIGKILLed daemon: ours to clean up
+        orphan.kill()
+        wait_until(lambda: not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE, 5, "the kill")
+        assert stats.wait(15) == 69  # EXIT_DAEMON_GONE
+        assert f"circusd (pid {daemon.pid}) is gone" in stats.stderr.read()
+    finally:
+        if stats.poll() is None:
+            stats.kill()
+            stats.wait()
