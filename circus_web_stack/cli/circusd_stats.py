@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     import zmq
 
     from circus_web_stack.cli.client import CircusClient, CurveKeys
-    from circus_web_stack.runtime.stats.streamer import StatsStreamer
+    from circus_web_stack.core.errors import ConfigError
+    from circus_web_stack.runtime.stats.streamer import DaemonGone, StatsStreamer
 
     curve = client_curve = None
     if args.curve_key_file:
@@ -121,17 +122,17 @@ def main(argv: list[str] | None = None) -> int:
         streamer = StatsStreamer(
             client.call_ok, args.pubsub, args.statspoint, interval_s=args.interval, curve=curve
         )
-    except zmq.ZMQError as exc:
+    except (zmq.ZMQError, ConfigError) as exc:
         client.close()
         print(f"circusd-stats: cannot bind the stats endpoint {args.statspoint}: {exc}", file=sys.stderr)
         return EXIT_BIND
     log.info("publishing statistics on %s every %gs", args.statspoint, args.interval)
     try:
         streamer.run()
-    except SystemExit as exc:
-        if exc.code not in (None, EXIT_OK):
-            log.error("%s", exc.code)
-            return EXIT_DAEMON_GONE
+    except DaemonGone as exc:
+        log.error("%s", exc)
+        return EXIT_DAEMON_GONE
+    except SystemExit:
         return EXIT_OK
     finally:
         streamer.close()

@@ -32,6 +32,7 @@ from circus_web_stack.protocol.stats import (
     sockets_aggregate,
     stat_topic,
 )
+from circus_web_stack.runtime.endpoints import CurveKeys, bind_endpoint, unlink_ipc
 from circus_web_stack.runtime.sampling import Sampler
 from circus_web_stack.runtime.stats.sockdiag import Listener, ListenerProbe
 from circus_web_stack.runtime.stats.tracking import ProcessTracker, Subscriptions
@@ -46,6 +47,10 @@ RETRY_S = 2.0
 _JSON = json.JSONEncoder(allow_nan=False)
 
 Call = Callable[..., dict]  # call(command, **properties) -> the reply's dict; raises on no reply
+
+
+class DaemonGone(Exception):
+    """The daemon circusd-stats reports on died and no daemon answers at its endpoint."""
 
 
 class StatsStreamer:
@@ -81,30 +86,23 @@ class StatsStreamer:
         self._pub.setsockopt(zmq.XPUB_VERBOSER, 1)
         self._events = self._ctx.socket(zmq.SUB)
         self._events.linger = 0
+        server_keys = None
         if curve is not None:
             server_public, server_secret, client_public, client_secret = curve
-            self._pub.curve_server = True
-            self._pub.curve_publickey = server_public
-            self._pub.curve_secretkey = server_secret
+            server_keys = CurveKeys(public=server_public, secret=server_secret)
             self._events.curve_serverkey = server_public
             self._events.curve_publickey = client_public
             self._events.curve_secretkey = client_secret
         self._events.setsockopt(zmq.SUBSCRIBE, b"watcher.")
         self._events.connect(pubsub_endpoint)
-        self._bind(stats_endpoint)
         self.stats_endpoint = stats_endpoint
-
-    def _bind(self, endpoint: str) -> None:
-        if endpoint.startswith("ipc://"):
-            path = endpoint[len("ipc://") :]
-            os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-            old = os.umask(0o077)
-            try:
-                self._pub.bind(endpoint)
-            finally:
-                os.umask(old)
-        else:
-            self._pub.bind(endpoint)
+        try:
+            # As the daemon binds its own: 0600 ipc socket in a 0700 directory, a live one refused.
+            bind_endpoint(self._pub, stats_endpoint, server_keys)
+        except BaseException:
+            self._pub.close(linger=0)
+            self._events.close(linger=0)
+            raise
 
     def close(self) -> None:
         self.sampler.close()
@@ -113,16 +111,13 @@ class StatsStreamer:
             self.probe = None
         self._pub.close(linger=0)
         self._events.close(linger=0)
-        if self.stats_endpoint.startswith("ipc://"):
-            path = self.stats_endpoint[len("ipc://") :]
-            if os.path.exists(path):
-                os.unlink(path)
+        unlink_ipc(self.stats_endpoint)
 
     # ----------------------------------------------------------------- the loop
 
     def run(self, *, until: Callable[[], bool] = lambda: False) -> None:
-        """Loop until `until()` is true (checked at least every interval) or an exception (the CLI
-        turns SIGTERM into SystemExit) ends it."""
+        """Loop until `until()` is true (checked at least every interval), DaemonGone, or an exception
+        (the CLI turns SIGTERM into SystemExit) ends it."""
         next_tick = time.monotonic() + self.interval_s
         while not until():
             if time.monotonic() >= self._resync_at:
@@ -206,7 +201,7 @@ class StatsStreamer:
 
     def _exit_if_daemon_gone(self) -> None:
         if self.daemon_pid is not None and not os.path.exists(f"/proc/{self.daemon_pid}"):
-            raise SystemExit(f"circusd (pid {self.daemon_pid}) is gone; circusd-stats exits")
+            raise DaemonGone(f"circusd (pid {self.daemon_pid}) is gone; circusd-stats exits")
 
     def _set_listeners(self, listeners: list[Listener]) -> None:
         if listeners == self._listeners and (self.probe is not None or not listeners):

@@ -161,3 +161,25 @@ def test_circusd_stats_runs_by_hand_and_ends_with_its_daemon(circusd, collect, t
         if stats.poll() is None:
             stats.kill()
             stats.wait()
+
+
+def test_a_second_circusd_stats_on_a_live_endpoint_is_refused(daemon):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "circus_web_stack.cli.circusd_stats",
+            "--endpoint",
+            daemon.endpoint,
+            "--pubsub",
+            daemon.pubsub_endpoint,
+            "--statspoint",
+            stats_endpoint(daemon),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 71  # EXIT_BIND
+    assert f"cannot bind the stats endpoint {stats_endpoint(daemon)}" in done.stderr
+    assert "already in use" in done.stderr
