@@ -74,10 +74,11 @@ def next_recycle_at(processes: Sequence[ProcessView]) -> float | None:
     return min(deadlines) if deadlines else None
 
 
-def next_wid(used: Iterable[int]) -> int:
-    """The smallest free slot id from 1: a restarted process takes back its slot (circus#717)."""
-    taken = set(used)
-    wid = 1
+def next_wid(used: Iterable[int], start: int = 1) -> int:
+    """The smallest free slot id from `start` (1 by default): a restarted process takes back its slot
+    (circus#717). A caller that knows every wid below `start` is taken skips scanning them."""
+    taken = used if isinstance(used, set | frozenset) else set(used)
+    wid = start
     while wid in taken:
         wid += 1
     return wid

@@ -91,7 +91,8 @@ class Watcher:
         self._spawner: gevent.Greenlet | None = None
         self._timers: dict[str, gevent.Greenlet] = {}
         self._streams: dict[str, Any] = {}
-        self._pumps: list[gevent.Greenlet] = []
+        self._pumps: set[gevent.Greenlet] = set()
+        self._variables_cache: tuple[Any, dict[str, str]] | None = None
         self._generation = 0
         # A rolling reload owns the process set while it runs: the reconciler stays out of its way.
         self._rolling = False
@@ -384,20 +385,37 @@ class Watcher:
         self._schedule_recycle()
 
     def _spawn_missing(self) -> None:
-        """Spawn until numprocesses are live, spaced by warmup_delay as in Circus."""
+        """Spawn until numprocesses are live, spaced by warmup_delay as in Circus. Linear in the number
+        of processes: the live count and the free wids are computed once per batch, and the plan is
+        reconciled once at the end; between spawns the hub runs, so commands are answered meanwhile."""
         try:
-            while self.state in (WatcherState.STARTING, WatcherState.ACTIVE) and self._paused_until_s is None:
-                if len(self) >= self.numprocesses:
+            while self._may_spawn():
+                live = self.live_processes()
+                missing = self.numprocesses - len(live)
+                if missing <= 0:
                     break
-                self._spawn_one()
-                if self.config.warmup_delay > 0 and len(self) < self.numprocesses:
+                used = {p.wid for p in live}
+                wid = 0
+                for spawned in range(missing):
+                    if not self._may_spawn() or len(live) + spawned >= self.numprocesses:
+                        break
+                    # Every wid below the last one given is taken, so the search goes on from there.
+                    wid = next_wid(used, start=wid + 1)
+                    used.add(wid)
+                    self._spawn_one(wid)
                     gevent.sleep(self.config.warmup_delay)
         finally:
             if self._spawner is gevent.getcurrent():
                 self._spawner = None
+                self._reconcile()
+
+    def _may_spawn(self) -> bool:
+        return self.state in (WatcherState.STARTING, WatcherState.ACTIVE) and self._paused_until_s is None
 
     def _schedule_recycle(self) -> None:
-        when = next_recycle_at([p.view() for p in self.processes.values()])
+        when = (
+            next_recycle_at([p.view() for p in self.processes.values()]) if self.config.max_age > 0 else None
+        )
         old = self._timers.pop("recycle", None)
         if old is not None and old is not gevent.getcurrent():
             old.kill(block=False)
@@ -408,11 +426,7 @@ class Watcher:
 
     def spawn_variables(self, wid: int, env: dict[str, str]) -> dict[str, str]:
         """The $(circus.*) variables of one spawn (PROTOCOL.md 3.8)."""
-        variables = {
-            f"circus.{k}": "" if v is None else str(v)
-            for k, v in self.config.option_values().items()
-            if not isinstance(v, dict | list)
-        }
+        variables = dict(self._option_variables())
         variables["circus.wid"] = str(wid)
         variables["circus.name"] = self.name
         variables["circus.working_dir"] = self.config.working_dir or os.getcwd()
@@ -423,6 +437,18 @@ class Watcher:
         for key, value in env.items():
             variables[f"circus.env.{key.lower()}"] = value
         return variables
+
+    def _option_variables(self) -> dict[str, str]:
+        """`circus.<option>` for every option, computed once per config (a spawn of thousands pays once)."""
+        cached = self._variables_cache
+        if cached is None or cached[0] is not self.config:
+            options = {
+                f"circus.{k}": "" if v is None else str(v)
+                for k, v in self.config.option_values().items()
+                if not isinstance(v, dict | list)
+            }
+            cached = self._variables_cache = (self.config, options)
+        return cached[1]
 
     def _spawn_env(self) -> dict[str, str]:
         cfg = self.config
@@ -445,7 +471,7 @@ class Watcher:
         cfg = self.config
         env = self._spawn_env()
         variables = self.spawn_variables(wid, env)
-        env = {k: substitute(v, variables) for k, v in env.items()}
+        env = {k: substitute(v, variables) if "$(" in v or "((" in v else v for k, v in env.items()}
         cmd = substitute(cfg.cmd, variables)
         args = [substitute(a, variables) for a in cfg.args]
         if cfg.shell:
@@ -481,13 +507,14 @@ class Watcher:
             rlimits=dict(cfg.rlimits),
         )
 
-    def _spawn_one(self) -> Process | None:
+    def _spawn_one(self, wid: int | None = None) -> Process | None:
         if not self._run_hook("before_spawn"):
             log.error("%s: before_spawn hook failed; stopping the watcher", self.name)
             gevent.spawn(self.stop)
             self._paused_until_s = float("inf")
             return None
-        wid = next_wid(p.wid for p in self.processes.values() if p.state in LIVE_PROCESS_STATES)
+        if wid is None:
+            wid = next_wid(p.wid for p in self.processes.values() if p.state in LIVE_PROCESS_STATES)
         try:
             spec = self.build_spawn_spec(wid)
             child = spawner.spawn(spec)
@@ -504,14 +531,11 @@ class Watcher:
             expires_s=expiry_deadline(time.monotonic(), cfg.max_age, cfg.max_age_variance, random.random()),
         )
         self.processes[proc.pid] = proc
-        self._pumps = [p for p in self._pumps if not p.dead]
         if child.stdout_fd is not None:
-            self._pumps.append(
-                streams.pump_pipe(child.stdout_fd, self._streams["stdout"], proc.pid, "stdout")
-            )
+            self._add_pump(streams.pump_pipe(child.stdout_fd, self._streams["stdout"], proc.pid, "stdout"))
         if child.stderr_fd is not None:
             sink = TailTap(self._streams["stderr"], proc.stderr_tail)
-            self._pumps.append(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"))
+            self._add_pump(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"))
         gevent.spawn(self._watch_exit, proc)
         log.info("spawned %s pid=%d", proc.label, proc.pid)
         self._emit("spawn", process_pid=proc.pid, time=proc.started)
@@ -519,13 +543,17 @@ class Watcher:
             if cfg.warmup_delay > 0:
                 gevent.spawn_later(cfg.warmup_delay, self._warmup_elapsed, proc)
             else:
-                self._mark_ready(proc)
+                self._mark_ready(proc, reconcile=False)  # whoever spawned reconciles once, after
         if not self._run_hook("after_spawn", pid=proc.pid):
             log.error("%s: after_spawn hook failed for pid %d; stopping the watcher", self.name, proc.pid)
             self._stop_process(proc, "after_spawn hook failed", timeout_s=0)
             gevent.spawn(self.stop)
             self._paused_until_s = float("inf")
         return proc
+
+    def _add_pump(self, pump: gevent.Greenlet) -> None:
+        self._pumps.add(pump)
+        pump.link(self._pumps.discard)
 
     def _on_spawn_failure(self, wid: int, exc: Exception) -> None:
         self._spawn_failures += 1
@@ -558,13 +586,14 @@ class Watcher:
         if not self.notifies_ready or self.config.readiness == "alive":
             self._mark_ready(proc)
 
-    def _mark_ready(self, proc: Process) -> None:
+    def _mark_ready(self, proc: Process, *, reconcile: bool = True) -> None:
         if proc.state != ProcessState.STARTING:
             return
         proc.set_state(ProcessState.RUNNING)
         log.debug("%s pid=%d ready after %.2fs", proc.label, proc.pid, proc.age())
         self._changed.set()
-        self._reconcile()
+        if reconcile:
+            self._reconcile()
 
     def _watch_exit(self, proc: Process) -> None:
         exit_code = spawner.wait_exit(proc.child)
@@ -819,7 +848,7 @@ class Watcher:
             self._streams["stderr"] = streams.InheritedStderr()
 
     def _close_streams(self) -> None:
-        pumps, self._pumps = self._pumps, []
+        pumps, self._pumps = self._pumps, set()
         gevent.joinall([p for p in pumps if not p.dead], timeout=5.0)
         for stream in self._streams.values():
             with contextlib.suppress(Exception):

@@ -120,3 +120,8 @@ def test_flapping_reset():
     tracker.record_exit(0.0)
     tracker.reset()
     assert tracker.record_exit(0.1) is None
+
+
+def test_next_wid_from_a_start_hint():
+    assert next_wid({1, 2, 3, 5}, start=4) == 4
+    assert next_wid({1, 2, 3, 4}, start=3) == 5
