@@ -89,7 +89,8 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     if curve is not None:
         keys_dir = config.daemon.curve_client_keys_dir
         if keys_dir:
-            extensions.append(ZapHandler(load_client_keys(keys_dir)))
+            # circusd-stats talks to its daemon with the daemon's own key pair.
+            extensions.append(ZapHandler(load_client_keys(keys_dir) | {curve.public}))
         else:
             log.warning(
                 "CurveZMQ without curve_client_keys_dir: any client that knows the daemon's "
