@@ -23,8 +23,15 @@ def get_arbiter(
     """An Arbiter for `watchers` (dicts of watcher options; `cmd` required, `name` defaults to the
     command's basename, as in Circus). `start()` runs until stopped; `run_in_background()` returns at
     once inside a gevent program. Bad options raise ConfigError before anything starts."""
-    daemon = parse_daemon({"endpoint": controller, "pubsub_endpoint": pubsub_endpoint,
-                           "stats_endpoint": stats_endpoint, **daemon_options}, source="get_arbiter()")
+    daemon = parse_daemon(
+        {
+            "endpoint": controller,
+            "pubsub_endpoint": pubsub_endpoint,
+            "stats_endpoint": stats_endpoint,
+            **daemon_options,
+        },
+        source="get_arbiter()",
+    )
     parsed = (parse_socket(s["name"], s, source="get_arbiter(sockets=...)") for s in sockets)
     socket_cfgs = tuple(sorted(parsed, key=lambda s: s.name))
     socket_names = [s.name for s in socket_cfgs]
@@ -34,6 +41,7 @@ def get_arbiter(
         name = opts.pop("name", None) or os.path.basename(str(opts["cmd"]).split()[0])
         watcher_cfgs.append(parse_watcher(name, opts, source="get_arbiter()", sockets=socket_names))
     watcher_cfgs.sort(key=lambda w: w.name)
-    config = Config(daemon=daemon, sockets=socket_cfgs, watchers=tuple(watcher_cfgs), plugins=(), path=None,
-                    warnings=())
+    config = Config(
+        daemon=daemon, sockets=socket_cfgs, watchers=tuple(watcher_cfgs), plugins=(), path=None, warnings=()
+    )
     return build_arbiter(config)

@@ -31,6 +31,18 @@ EXIT_PIDFILE = 73  # sysexits EX_CANTCREAT
 LOG_FORMAT = "%(asctime)s circusd[%(process)d] [%(levelname)s] %(message)s"
 
 
+class SafeWatchedFileHandler(logging.handlers.WatchedFileHandler):
+    """Reopens the file after logrotate moves it (circus#1152). The stdlib's reopens outside its error
+    handling, so a log directory that vanished made every log call raise, and supervision with it;
+    here a failing write is reported on stderr and the daemon goes on."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            super().emit(record)
+        except Exception:
+            self.handleError(record)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="circusd", description="Run a Circus-style process and socket manager."
@@ -71,8 +83,7 @@ def configure_logging(level: str, output: str, loggerconfig: str | None) -> None
         address = url.path if not url.netloc else (url.hostname or "localhost", url.port or 514)
         handler = logging.handlers.SysLogHandler(address=address, facility=facility)
     else:
-        # WatchedFileHandler reopens the file after logrotate moves it (circus#1152).
-        handler = logging.handlers.WatchedFileHandler(output)
+        handler = SafeWatchedFileHandler(output)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(level.upper())
@@ -108,6 +119,17 @@ def write_pidfile(path: str) -> None:
     os.replace(tmp, path)
 
 
+def raise_open_files_limit() -> None:
+    """Each process costs the daemon two or three fds (a pidfd, its pipes): take the hard limit, so a
+    soft limit of 1024 does not cap a watcher at a few hundred processes. Children inherit it; a
+    watcher's rlimit_nofile gives them another."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from circus_web_stack.config.loader import load_config
@@ -125,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for warning in config.warnings:
         logging.getLogger("circus_web_stack.config").warning("%s", warning)
+    raise_open_files_limit()
     if daemon_cfg.umask is not None:
         os.umask(daemon_cfg.umask)
     if daemon_cfg.debug_gc:

@@ -34,12 +34,15 @@ def plan_rolling_step(
     return RollingStep(spawn=spawn, stop_old=stop_old, done=done)
 
 
-def plan_sequential_step(*, old: int, new_starting: int, new_ready: int, target: int) -> RollingStep:
-    """Circus's `reload --sequential`: stop one old process, then start its replacement, one at a time
-    (a dip of one process, no surge)."""
-    if new_starting:
+def plan_sequential_step(
+    *, old: int, old_draining: int, new_starting: int, new_ready: int, target: int
+) -> RollingStep:
+    """Circus's `reload --sequential`: one process at a time, stopped first and gone before its
+    successor starts (a dip of one process, no surge)."""
+    if new_starting or old_draining:
         return RollingStep(spawn=0, stop_old=0, done=False)
+    if old + new_ready < target:
+        return RollingStep(spawn=1, stop_old=0, done=False)
     if old:
-        return RollingStep(spawn=1 if new_ready < target else 0, stop_old=1, done=False)
-    spawn = max(0, target - new_ready)
-    return RollingStep(spawn=min(spawn, 1), stop_old=0, done=spawn == 0)
+        return RollingStep(spawn=0, stop_old=1, done=False)
+    return RollingStep(spawn=0, stop_old=0, done=True)

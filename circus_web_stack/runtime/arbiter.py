@@ -24,6 +24,7 @@ from circus_web_stack.config.model import Config, diff
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, WatcherState, check_transition
 from circus_web_stack.core.watcher_plan import start_order
+from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
 from circus_web_stack.runtime.sockets import (
@@ -61,6 +62,7 @@ class Arbiter:
         self._signals: gevent.queue.Queue = gevent.queue.Queue()
         self._startup: gevent.Greenlet | None = None
         self._stopping: gevent.Greenlet | None = None
+        self._fast = False  # a fast stop was asked for: every group still to stop stops fast
         self._notify: NotifyServer | None = None
         self.sampler = Sampler()
         # The endpoints actually bound (defaults resolved), for `globaloptions`.
@@ -87,6 +89,11 @@ class Arbiter:
             emit=self._emit,
             notify_socket=self._notify.address if self._notify else None,
         )
+
+    @property
+    def stopping(self) -> bool:
+        """The daemon is on its way out: nothing may start any more."""
+        return self.state in (DaemonState.STOPPING, DaemonState.STOPPED)
 
     def get_watcher(self, name: str) -> Watcher:
         watcher = self.watchers.get(name) or next(
@@ -178,7 +185,13 @@ class Arbiter:
             if names is None and watcher.config.on_demand and watcher.config.use_sockets:
                 self._start_on_demand(watcher)
                 continue
-            results[name] = watcher.start()
+            try:
+                results[name] = watcher.start()
+            except ClientError as exc:
+                # One watcher that cannot start (a bad stream path, a failing hook) must not keep the
+                # others from starting.
+                log.error("%s could not start: %s", name, exc.reason)
+                results[name] = {"error": exc.reason}
             if self.config.daemon.warmup_delay > 0 and i < len(order) - 1:
                 gevent.sleep(self.config.daemon.warmup_delay)
         return results
@@ -221,7 +234,7 @@ class Arbiter:
             by_priority.setdefault(w.priority, []).append(w)
         for priority in sorted(by_priority):
             group = by_priority[priority]
-            jobs = {w.name: gevent.spawn(w.stop, fast=fast) for w in group}
+            jobs = {w.name: gevent.spawn(w.stop, fast=fast or self._fast) for w in group}
             gevent.joinall(list(jobs.values()))
             for name, job in jobs.items():
                 results[name] = job.value if job.successful() else {"error": str(job.exception)}
@@ -233,10 +246,11 @@ class Arbiter:
         if self.state == DaemonState.STOPPED:
             return
         if fast:
+            self._fast = True
             for watcher in self.watchers.values():
                 watcher.hurry_stopping()
         if self._stopping is not None:
-            self._stopping.join()
+            self._stopped.wait()
             return
         self._stopping = gevent.getcurrent()
         if self.state == DaemonState.STARTING or self.state == DaemonState.RUNNING:
@@ -246,6 +260,11 @@ class Arbiter:
             self._startup.kill()
         try:
             self.stop_watchers(fast=fast)
+            # Anything started meanwhile (a command that raced the stop) is stopped too.
+            stragglers = [w.name for w in self.watchers.values() if w.processes]
+            if stragglers:
+                log.warning("stopping watchers started during the shutdown: %s", ", ".join(stragglers))
+                self.stop_watchers(stragglers, fast=True)
         finally:
             for ext in reversed(self.extensions):
                 try:
@@ -262,20 +281,26 @@ class Arbiter:
     def _handle_signals(self) -> None:
         while True:
             signum = self._signals.get()
-            name = signal.Signals(signum).name
-            if signum in (signal.SIGTERM, signal.SIGINT):
-                log.info("got %s: graceful stop", name)
-                # A second INT/TERM while a graceful stop runs escalates to a fast one.
-                gevent.spawn(self.stop, fast=self._stopping is not None)
-            elif signum == signal.SIGQUIT:
-                log.info("got SIGQUIT: fast stop")
-                gevent.spawn(self.stop, fast=True)
-            elif signum == signal.SIGHUP:
-                log.info("got SIGHUP: reloading the configuration")
-                gevent.spawn(self._reload_config_logged)
-            elif signum == signal.SIGUSR1:
-                log.info("got SIGUSR1: reopening log files")
-                self.reopen_logs()
+            try:
+                self._handle_signal(signum)
+            except Exception:  # this loop must outlive any failure, or SIGTERM would be ignored
+                log.exception("handling signal %d failed", signum)
+
+    def _handle_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            log.info("got %s: graceful stop", name)
+            # A second INT/TERM while a graceful stop runs escalates to a fast one.
+            gevent.spawn(self.stop, fast=self._stopping is not None)
+        elif signum == signal.SIGQUIT:
+            log.info("got SIGQUIT: fast stop")
+            gevent.spawn(self.stop, fast=True)
+        elif signum == signal.SIGHUP:
+            log.info("got SIGHUP: reloading the configuration")
+            gevent.spawn(self._reload_config_logged)
+        elif signum == signal.SIGUSR1:
+            log.info("got SIGUSR1: reopening log files")
+            self.reopen_logs()
 
     def _reload_config_logged(self) -> None:
         try:
@@ -305,7 +330,9 @@ class Arbiter:
 
     def remove_watcher(self, name: str, *, nostop: bool = False) -> None:
         watcher = self.get_watcher(name)
-        if not nostop:
+        if nostop:
+            watcher.detach()
+        else:
             watcher.stop()
         del self.watchers[watcher.name]
         self._emit(watcher.name, "remove", {"time": time.time()})
@@ -344,6 +371,11 @@ class Arbiter:
                 "[circus] options changed (%s); they take effect when circusd restarts",
                 ", ".join(change.daemon_keys),
             )
+        for name in (*change.added_watchers, *change.changed_watchers):
+            try:  # resolve every new hook first: one that cannot be imported must change nothing
+                HookRunner(dict(new.watcher(name).hooks))
+            except ConfigError as exc:
+                raise ClientError(f"the new configuration is invalid, nothing changed: {exc}") from exc
         retired = self._stage_sockets(new, change)
         self.config = new
         failures: list[str] = []

@@ -133,9 +133,15 @@ def wait_exit(child: Child) -> int:
         hub.wait(watcher)
     finally:
         watcher.close()
-    _, status = os.waitpid(child.pid, 0)
-    os.close(child.pidfd)
-    code = os.waitstatus_to_exitcode(status)
+    try:
+        _, status = os.waitpid(child.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+    except ChildProcessError:
+        # Someone else reaped it (an embedding program with its own SIGCHLD handling): it is gone,
+        # with an unknown status.
+        code = -1
+    finally:
+        os.close(child.pidfd)
     # Tell Popen the child is gone, or its finalizer would waitpid() a pid that may be reused by then.
     child.popen.returncode = code
     return code

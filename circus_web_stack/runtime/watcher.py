@@ -15,6 +15,7 @@ import os
 import random
 import shlex
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -235,7 +236,7 @@ class Watcher:
             for proc in targets:
                 self._stop_process(proc, "kill command", signum=signum, timeout_s=graceful_timeout)
             for proc in targets:
-                proc.exited.wait()
+                proc.wait_exited()
             return [p.pid for p in targets]
 
     # ----------------------------------------------------------------- state machinery
@@ -267,14 +268,16 @@ class Watcher:
     def _start(self) -> dict[str, list[int]]:
         if self.state in (WatcherState.ACTIVE, WatcherState.STARTING):
             return {"started": [], "kept": self.pids()}
+        if self.arbiter is not None and self.arbiter.stopping:
+            raise ClientError(f"{self.name}: circusd is stopping; not starting", Errno.COMMAND_ERROR)
         if not self._run_hook("before_start"):
             raise ClientError(f"{self.name}: the before_start hook failed; not starting")
         kept = self.pids()
+        self._open_streams()  # a bad stream (a missing directory) fails here, with the watcher still stopped
         self._set_state(WatcherState.STARTING)
         self._flapping.reset()
         self._paused_until_s = None
         self._spawn_failures = 0
-        self._open_streams()
         self._reconcile()
         if self._spawner is not None:
             self._spawner.join()
@@ -302,13 +305,25 @@ class Watcher:
         if fast:
             self.hurry_stopping()
         for proc in procs:
-            proc.exited.wait()
+            proc.wait_exited()
         self._close_streams()
         self._set_state(WatcherState.STOPPED)
         log.info("%s stopped", self.name)
         self._run_hook("after_stop")
         self._emit("stop")
         return {"stopped": sorted(p.pid for p in procs)}
+
+    def detach(self) -> list[int]:
+        """Forget the processes without signalling them (`rm --nostop`): nothing respawns them and
+        nothing stops them; they keep running on their own. Their exits are still reaped."""
+        with self._command_lock:
+            self._cancel_background()
+            if self.state != WatcherState.STOPPED:
+                self._set_state(WatcherState.STOPPING)
+                self._set_state(WatcherState.STOPPED)
+            detached = self.pids()
+            log.info("%s removed without stopping; pids %s keep running unsupervised", self.name, detached)
+            return detached
 
     def hurry_stopping(self) -> None:
         """A fast stop: every process already on its way out (a reload, max_age, a `stop` command
@@ -317,7 +332,7 @@ class Watcher:
         deadline = time.monotonic() + FAST_STOP_S
 
         def kill_when_due(proc: Process) -> None:
-            if not proc.exited.wait(max(0.0, deadline - time.monotonic())):
+            if not proc.wait_exited(max(0.0, deadline - time.monotonic())):
                 proc.kill_tree()
 
         for proc in list(self.processes.values()):
@@ -347,9 +362,9 @@ class Watcher:
         changed = [k for k, v in new.option_values().items() if old.option_values().get(k) != v]
         if not changed:
             return False
-        self.config = new
         if new.hooks != old.hooks:
-            self._hooks = HookRunner(dict(new.hooks))
+            self._hooks = HookRunner(dict(new.hooks))  # a hook that cannot be imported changes nothing
+        self.config = new
         if new.flapping != old.flapping:
             self._flapping = self._new_flapping_tracker()
         for _ in changed:
@@ -394,7 +409,7 @@ class Watcher:
                 missing = self.numprocesses - len(live)
                 if missing <= 0:
                     break
-                used = {p.wid for p in live}
+                used = {p.wid for p in self.processes.values()}  # draining ones keep their wid
                 wid = 0
                 for spawned in range(missing):
                     if not self._may_spawn() or len(live) + spawned >= self.numprocesses:
@@ -514,11 +529,13 @@ class Watcher:
             self._paused_until_s = float("inf")
             return None
         if wid is None:
-            wid = next_wid(p.wid for p in self.processes.values() if p.state in LIVE_PROCESS_STATES)
+            # A process still draining keeps its wid: a successor may not take it yet (it may bind
+            # a port derived from $(circus.wid)).
+            wid = next_wid(p.wid for p in self.processes.values())
         try:
             spec = self.build_spawn_spec(wid)
             child = spawner.spawn(spec)
-        except (OSError, ValueError, ClientError) as exc:
+        except (OSError, ValueError, ClientError, subprocess.SubprocessError) as exc:
             self._on_spawn_failure(wid, exc)
             return None
         self._spawn_failures = 0
@@ -530,13 +547,14 @@ class Watcher:
             generation=self._generation,
             expires_s=expiry_deadline(time.monotonic(), cfg.max_age, cfg.max_age_variance, random.random()),
         )
+        # Tracked and watched before anything else can fail: a child nobody reaps would hang `stop`.
         self.processes[proc.pid] = proc
-        if child.stdout_fd is not None:
-            self._add_pump(streams.pump_pipe(child.stdout_fd, self._streams["stdout"], proc.pid, "stdout"))
-        if child.stderr_fd is not None:
-            sink = TailTap(self._streams["stderr"], proc.stderr_tail)
-            self._add_pump(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"))
         gevent.spawn(self._watch_exit, proc)
+        if child.stdout_fd is not None:
+            self._add_pump(streams.pump_pipe(child.stdout_fd, self._stream("stdout"), proc.pid, "stdout"))
+        if child.stderr_fd is not None:
+            sink = TailTap(self._stream("stderr"), proc.stderr_tail)
+            self._add_pump(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"))
         log.info("spawned %s pid=%d", proc.label, proc.pid)
         self._emit("spawn", process_pid=proc.pid, time=proc.started)
         if not self.notifies_ready or cfg.readiness == "alive":
@@ -550,6 +568,13 @@ class Watcher:
             gevent.spawn(self.stop)
             self._paused_until_s = float("inf")
         return proc
+
+    def _stream(self, name: str) -> Any:
+        """The stream a new process's pipe goes to; opened now if the config changed since the watcher
+        started (close_child_stderr turned off, say)."""
+        if name not in self._streams:
+            self._open_streams()
+        return self._streams.get(name) or streams.InheritedStderr()
 
     def _add_pump(self, pump: gevent.Greenlet) -> None:
         self._pumps.add(pump)
@@ -597,7 +622,15 @@ class Watcher:
 
     def _watch_exit(self, proc: Process) -> None:
         exit_code = spawner.wait_exit(proc.child)
-        self._on_exit(proc, exit_code)
+        proc.reaped = True
+        try:
+            self._on_exit(proc, exit_code)
+        finally:
+            # Whatever a hook or a log handler raised, the process is gone: say so to every waiter.
+            if not proc.exited.is_set():
+                self.processes.pop(proc.pid, None)
+                proc.exited.set()
+                self._changed.set()
 
     def _on_exit(self, proc: Process, exit_code: int) -> None:
         expected = proc.state == ProcessState.STOPPING
@@ -665,6 +698,9 @@ class Watcher:
             retries_left=decision.retries_left,
             gave_up=False,
         )
+        previous = self._timers.pop("resume", None)
+        if previous is not None:
+            previous.kill(block=False)
         self._timers["resume"] = gevent.spawn_later(decision.retry_in_s, self._resume)
 
     def _resume(self) -> None:
@@ -716,7 +752,7 @@ class Watcher:
             proc.send_signal(signum, recursive=self.config.stop_children)
             self._emit("kill", process_pid=proc.pid)
             self._run_hook("after_signal", pid=proc.pid, signum=signum)
-        if proc.exited.wait(timeout_s):
+        if proc.wait_exited(timeout_s):
             return
         if timeout_s > 0:
             log.warning(
@@ -727,7 +763,7 @@ class Watcher:
                 timeout_s,
             )
         proc.kill_tree()
-        if not proc.exited.wait(KILL_WAIT_S):
+        if not proc.wait_exited(KILL_WAIT_S):
             log.error(
                 "%s pid=%d survived SIGKILL for %gs (uninterruptible sleep?)",
                 proc.label,
@@ -752,6 +788,8 @@ class Watcher:
             while True:
                 self._changed.clear()
                 failure = self._rolling_failure(new)
+                if failure is None and self.arbiter is not None and self.arbiter.stopping:
+                    failure = "circusd is stopping"
                 if failure is not None:
                     self._roll_back(new, failure, previous_config)
                 for pid in [pid for pid, p in old.items() if p.exited.is_set()]:
@@ -764,11 +802,11 @@ class Watcher:
                     "new_ready": ready,
                     "target": self.numprocesses,
                 }
-                step = (
-                    plan_sequential_step(**counts)
-                    if sequential
-                    else plan_rolling_step(**counts, max_surge=self.config.max_surge)
-                )
+                if sequential:
+                    draining = sum(1 for p in retired if not p.exited.is_set())
+                    step = plan_sequential_step(**counts, old_draining=draining)
+                else:
+                    step = plan_rolling_step(**counts, max_surge=self.config.max_surge)
                 for victim in sorted(old.values(), key=lambda p: (p.started_s, p.pid))[: step.stop_old]:
                     del old[victim.pid]
                     self._stop_process(victim, "reload")
@@ -783,14 +821,15 @@ class Watcher:
                 if step.spawn or step.stop_old or step.done:
                     self._emit("reload", old=len(old), new=len(new), ready=ready, done=step.done)
                 if step.done:
+                    failure = self._rolling_failure(new)  # a new process may have died on the last step
+                    if failure is not None:
+                        self._roll_back(new, failure, previous_config)
                     break
                 self._changed.wait(self._next_ready_deadline(new))
-                if sequential and retired and not retired[-1].exited.is_set():
-                    retired[-1].exited.wait()  # sequential: the old one is gone before its successor starts
         finally:
             self._rolling = False
         for proc in retired:
-            proc.exited.wait()
+            proc.wait_exited()
         log.info("%s reloaded: %d new process(es) ready, %d old stopped", self.name, len(new), len(retired))
         self._reconcile()
         return {"stopped": [p.pid for p in retired], "started": sorted(new), "kept": []}
@@ -825,7 +864,7 @@ class Watcher:
             self.config = previous_config
             self._hooks = HookRunner(dict(previous_config.hooks))
         for proc in new.values():
-            proc.exited.wait()
+            proc.wait_exited()
         self._rolling = False
         log.error("%s: reload rolled back: %s; the previous processes keep serving", self.name, cause)
         self._emit("reload", rolled_back=True, reason=cause)

@@ -36,8 +36,10 @@ from circus_web_stack.core.restart_plan import RollingStep, plan_rolling_step, p
     ],
 )
 def test_rolling_steps(old, starting, ready, target, surge, expected):
-    assert plan_rolling_step(old=old, new_starting=starting, new_ready=ready, target=target,
-                             max_surge=surge) == expected
+    assert (
+        plan_rolling_step(old=old, new_starting=starting, new_ready=ready, target=target, max_surge=surge)
+        == expected
+    )
 
 
 def simulate(target: int, surge: int) -> tuple[int, int]:
@@ -46,8 +48,9 @@ def simulate(target: int, surge: int) -> tuple[int, int]:
     old, starting, ready = target, 0, 0
     fewest, most = target, target
     for _ in range(100):
-        step = plan_rolling_step(old=old, new_starting=starting, new_ready=ready, target=target,
-                                 max_surge=surge)
+        step = plan_rolling_step(
+            old=old, new_starting=starting, new_ready=ready, target=target, max_surge=surge
+        )
         old -= step.stop_old
         ready, starting = ready + starting, step.spawn
         fewest = min(fewest, old + ready)
@@ -66,7 +69,14 @@ def test_never_below_target_never_above_surge(target, surge):
 
 
 def test_sequential_stops_then_starts_one_at_a_time():
-    assert plan_sequential_step(old=2, new_starting=0, new_ready=0, target=2) == RollingStep(1, 1, False)
-    assert plan_sequential_step(old=1, new_starting=1, new_ready=0, target=2) == RollingStep(0, 0, False)
-    assert plan_sequential_step(old=1, new_starting=0, new_ready=1, target=2) == RollingStep(1, 1, False)
-    assert plan_sequential_step(old=0, new_starting=0, new_ready=2, target=2) == RollingStep(0, 0, True)
+    def step(old, draining, starting, ready):
+        return plan_sequential_step(
+            old=old, old_draining=draining, new_starting=starting, new_ready=ready, target=2
+        )
+
+    assert step(2, 0, 0, 0) == RollingStep(0, 1, False)  # stop one old process first
+    assert step(1, 1, 0, 0) == RollingStep(0, 0, False)  # wait until it is gone
+    assert step(1, 0, 0, 0) == RollingStep(1, 0, False)  # then start its successor
+    assert step(1, 0, 1, 0) == RollingStep(0, 0, False)  # wait until it is ready
+    assert step(1, 0, 0, 1) == RollingStep(0, 1, False)  # next old one
+    assert step(0, 0, 0, 2) == RollingStep(0, 0, True)
