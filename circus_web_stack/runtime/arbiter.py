@@ -187,11 +187,11 @@ class Arbiter:
                 continue
             try:
                 results[name] = watcher.start()
-            except ClientError as exc:
+            except (ClientError, ConfigError) as exc:
                 # One watcher that cannot start (a bad stream path, a failing hook) must not keep the
                 # others from starting.
-                log.error("%s could not start: %s", name, exc.reason)
-                results[name] = {"error": exc.reason}
+                log.error("%s could not start: %s", name, exc)
+                results[name] = {"error": str(exc)}
             if self.config.daemon.warmup_delay > 0 and i < len(order) - 1:
                 gevent.sleep(self.config.daemon.warmup_delay)
         return results
