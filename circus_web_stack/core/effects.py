@@ -21,6 +21,14 @@ class StopProcess:
 
 
 @dataclass(frozen=True)
+class RetireProcess:
+    """max_age: this process is due. It stops counting as live, so a replacement starts; it is stopped
+    once that replacement is ready (ready before replaced)."""
+
+    pid: int
+
+
+@dataclass(frozen=True)
 class PauseWatcher:
     """Flapping: stop respawning for `retry_in_s`, then try again."""
 
@@ -36,4 +44,4 @@ class GiveUpWatcher:
     pauses: int
 
 
-Effect = SpawnProcesses | StopProcess | PauseWatcher | GiveUpWatcher
+Effect = SpawnProcesses | StopProcess | RetireProcess | PauseWatcher | GiveUpWatcher

@@ -11,7 +11,13 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from circus_web_stack.core.effects import GiveUpWatcher, PauseWatcher, SpawnProcesses, StopProcess
+from circus_web_stack.core.effects import (
+    GiveUpWatcher,
+    PauseWatcher,
+    RetireProcess,
+    SpawnProcesses,
+    StopProcess,
+)
 from circus_web_stack.core.states import LIVE_PROCESS_STATES, ProcessState
 
 # A flapping pause never shorter than this, so that `retry_in = 0` cannot become a busy loop (circus#1157).
@@ -27,6 +33,7 @@ class ProcessView:
     state: ProcessState
     started_s: float  # monotonic
     expires_s: float | None = None  # monotonic max_age deadline, None without max_age
+    retiring: bool = False  # due for max_age: serving until its replacement is ready
 
 
 def plan_scale(
@@ -34,7 +41,7 @@ def plan_scale(
 ) -> list[SpawnProcesses | StopProcess]:
     """Spawn or stop processes so that `target` are live. Stopping ones are not live: a replacement
     starts while they drain."""
-    live = [p for p in processes if p.state in LIVE_PROCESS_STATES]
+    live = [p for p in processes if p.state in LIVE_PROCESS_STATES and not p.retiring]
     if len(live) < target:
         return [SpawnProcesses(target - len(live))]
     if len(live) == target:
@@ -55,16 +62,20 @@ def expiry_deadline(started_s: float, max_age_s: float, variance_s: float, fract
     return started_s + max_age_s + variance_s * fraction
 
 
-def plan_recycle(processes: Sequence[ProcessView], now_s: float) -> list[StopProcess]:
-    """max_age: recycle one process at a time, and only while every other process is serving."""
+def plan_recycle(processes: Sequence[ProcessView], now_s: float) -> list[StopProcess | RetireProcess]:
+    """max_age, one process at a time and ready before replaced: the first due process retires (a
+    replacement starts, see plan_scale); once nothing is starting, the retiring one is stopped."""
     if any(p.state in (ProcessState.STARTING, ProcessState.STOPPING) for p in processes):
         return []
+    retiring = [p for p in processes if p.retiring and p.state == ProcessState.RUNNING]
+    if retiring:
+        return [StopProcess(retiring[0].pid, "max_age")]
     due = [p for p in processes if p.state == ProcessState.RUNNING and p.expires_s is not None]
     due = [p for p in due if p.expires_s <= now_s]  # type: ignore[operator]
     if not due:
         return []
     first = min(due, key=lambda p: (p.expires_s, p.pid))
-    return [StopProcess(first.pid, "max_age")]
+    return [RetireProcess(first.pid)]
 
 
 def next_recycle_at(processes: Sequence[ProcessView]) -> float | None:

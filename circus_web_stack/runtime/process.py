@@ -37,6 +37,7 @@ class Process:
         self.expires_s = expires_s
         self.state = ProcessState.STARTING
         self.stop_reason: str | None = None
+        self.retiring = False  # max_age: serving until its replacement is ready
         self.exit_code: int | None = None
         # Set the moment waitpid() returns, before any hook runs: from then on the pid may belong to
         # another process, so nothing may signal it.
@@ -72,7 +73,7 @@ class Process:
             self.ready.set()
 
     def view(self) -> ProcessView:
-        return ProcessView(self.pid, self.wid, self.state, self.started_s, self.expires_s)
+        return ProcessView(self.pid, self.wid, self.state, self.started_s, self.expires_s, self.retiring)
 
     def is_alive(self) -> bool:
         return not self.reaped

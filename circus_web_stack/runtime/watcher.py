@@ -28,7 +28,13 @@ import gevent.lock
 from circus_web_stack.config.loader import parse_watcher, set_watcher_option
 from circus_web_stack.config.options import needs_reload
 from circus_web_stack.config.substitution import substitute
-from circus_web_stack.core.effects import GiveUpWatcher, PauseWatcher, SpawnProcesses, StopProcess
+from circus_web_stack.core.effects import (
+    GiveUpWatcher,
+    PauseWatcher,
+    RetireProcess,
+    SpawnProcesses,
+    StopProcess,
+)
 from circus_web_stack.core.errors import ClientError, Errno
 from circus_web_stack.core.events import describe_exit, signal_name
 from circus_web_stack.core.restart_plan import plan_rolling_step, plan_sequential_step
@@ -395,6 +401,12 @@ class Watcher:
         for effect in effects:
             if isinstance(effect, StopProcess):
                 self._stop_process(self.processes[effect.pid], effect.reason)
+            elif isinstance(effect, RetireProcess):
+                proc = self.processes[effect.pid]
+                proc.retiring = True
+                log.info("recycling %s pid=%d (max_age): its replacement starts first", proc.label, proc.pid)
+                self._reconcile()  # it no longer counts as live: plan its replacement now
+                return
             elif isinstance(effect, SpawnProcesses) and self._spawner is None:
                 self._spawner = gevent.spawn(self._spawn_missing)
         self._schedule_recycle()
@@ -405,7 +417,7 @@ class Watcher:
         reconciled once at the end; between spawns the hub runs, so commands are answered meanwhile."""
         try:
             while self._may_spawn():
-                live = self.live_processes()
+                live = [p for p in self.live_processes() if not p.retiring]  # as plan_scale counts
                 missing = self.numprocesses - len(live)
                 if missing <= 0:
                     break

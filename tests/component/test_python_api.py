@@ -16,9 +16,15 @@ from circus_web_stack.testing.waiting import wait_until
 def run_script(tmp_path, code: str) -> subprocess.Popen:
     script = tmp_path / "api_user.py"
     script.write_text(textwrap.dedent(code))
-    return subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={"CIRCUS_RUNTIME_DIR": str(tmp_path / "run"), "PATH": "/usr/bin:/bin"})
+    return subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"CIRCUS_RUNTIME_DIR": str(tmp_path / "run"), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def sleep_children(pid: int) -> list[psutil.Process]:
@@ -29,16 +35,20 @@ def sleep_children(pid: int) -> list[psutil.Process]:
 
 
 def test_get_arbiter_runs_watchers_until_sigterm(tmp_path):
-    proc = run_script(tmp_path, """
+    proc = run_script(
+        tmp_path,
+        """
         from circus_web_stack import get_arbiter
         arbiter = get_arbiter([{"cmd": "sleep 1000", "numprocesses": 3},
                                {"name": "other", "cmd": "sleep 1001"}])
         arbiter.start()
         print("stopped", sorted(arbiter.watchers))
-    """)
+    """,
+    )
     try:
-        kids = wait_until(lambda: (lambda k: k if len(k) == 4 else None)(sleep_children(proc.pid)), 10,
-                          "4 processes")
+        kids = wait_until(
+            lambda: (lambda k: k if len(k) == 4 else None)(sleep_children(proc.pid)), 10, "4 processes"
+        )
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
@@ -51,7 +61,9 @@ def test_get_arbiter_runs_watchers_until_sigterm(tmp_path):
 
 
 def test_watcher_and_process_work_on_their_own(tmp_path):
-    proc = run_script(tmp_path, """
+    proc = run_script(
+        tmp_path,
+        """
         import json
         from circus_web_stack import Watcher, Process
         w = Watcher.from_options("solo", "sleep 1000", numprocesses=2)
@@ -61,7 +73,8 @@ def test_watcher_and_process_work_on_their_own(tmp_path):
                           "is_process": all(isinstance(p, Process) for p in procs)}), flush=True)
         stopped = w.stop()["stopped"]
         print(json.dumps({"stopped": stopped, "state": w.state.value}))
-    """)
+    """,
+    )
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     first, second = (json.loads(line) for line in out.splitlines())
@@ -69,5 +82,6 @@ def test_watcher_and_process_work_on_their_own(tmp_path):
     assert first["repr"][0].startswith("<Process solo#1 pid=") and " running " in first["repr"][0]
     assert sorted(second["stopped"]) == sorted(first["started"])
     assert second["state"] == "stopped"
-    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-                   for p in first["started"])
+    assert not any(
+        psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in first["started"]
+    )

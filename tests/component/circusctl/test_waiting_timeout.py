@@ -20,7 +20,20 @@ def test_a_reload_longer_than_five_seconds_needs_no_timeout_flag(circusd):
     d.wait_children(1)
     d.wait_log("slowstart started", 20)
     t0 = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "circus_web_stack.cli.circusctl", "--endpoint", d.endpoint,
-                           "reload", "slowstart", "--waiting"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "circus_web_stack.cli.circusctl",
+            "--endpoint",
+            d.endpoint,
+            "reload",
+            "slowstart",
+            "--waiting",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - t0 > 5.5

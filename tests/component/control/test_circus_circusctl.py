@@ -19,9 +19,16 @@ def circus_circusctl() -> Path:
     exe = PEER_VENV / "bin" / "circusctl"
     if not exe.exists():
         made = subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], capture_output=True, text=True)
-        installed = made.returncode == 0 and subprocess.run(
-            [str(PEER_VENV / "bin" / "pip"), "install", "-q", "circus==0.19.0"],
-            capture_output=True, text=True, timeout=300).returncode == 0
+        installed = (
+            made.returncode == 0
+            and subprocess.run(
+                [str(PEER_VENV / "bin" / "pip"), "install", "-q", "circus==0.19.0"],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            ).returncode
+            == 0
+        )
         if not installed or not exe.exists():
             pytest.skip("circus 0.19.0 could not be installed from the package index")
     return exe
@@ -41,8 +48,12 @@ def test_circus_circusctl_commands(circusd, circus_circusctl):
     d.wait_log("control endpoint on ")
 
     def ctl(*args: str) -> str:
-        done = subprocess.run([str(circus_circusctl), "--endpoint", d.endpoint, "--timeout", "10", *args],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [str(circus_circusctl), "--endpoint", d.endpoint, "--timeout", "10", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         return done.stdout.strip()
 
@@ -64,5 +75,8 @@ def test_circus_circusctl_commands(circusd, circus_circusctl):
     d.wait_children(3)
     before = set(d.call("list", name="web")["pids"])
     assert ctl("reload", "web") == "ok"
-    wait_until(lambda: not before & set(d.call("list", name="web")["pids"]) and len(d.children()) == 3, 20,
-               "every process replaced")
+    wait_until(
+        lambda: not before & set(d.call("list", name="web")["pids"]) and len(d.children()) == 3,
+        20,
+        "every process replaced",
+    )

@@ -17,7 +17,9 @@ CASES = load_cases()
 def corpus_daemon(tmp_path_factory):
     from circus_web_stack.testing.harness import Daemon
 
-    daemon = Daemon(tmp_path_factory.mktemp("corpus"), """
+    daemon = Daemon(
+        tmp_path_factory.mktemp("corpus"),
+        """
         [socket:web]
         host = 127.0.0.1
         port = 0
@@ -26,7 +28,8 @@ def corpus_daemon(tmp_path_factory):
         numprocesses = 2
         [watcher:api.v2]
         cmd = sleep 1001
-    """).start()
+    """,
+    ).start()
     try:
         daemon.wait_children(3)
         daemon.wait_log("control endpoint on ")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import sys
@@ -169,3 +170,19 @@ def test_max_age_recycles_one_process_at_a_time(circusd):
     assert log.count("(max_age) with SIGTERM") >= 3
     # Never two recycled at once: each recycle's stop happens after the previous replacement spawned.
     assert len(d.children()) == 3
+
+
+def test_max_age_starts_the_replacement_before_stopping_the_old_process(circusd):
+    d = circusd("""
+        [watcher:solo]
+        cmd = sleep 1000
+        max_age = 1
+        max_age_variance = 0
+    """)
+    (first,) = d.wait_children(1)
+    d.wait_log(rf"reaped solo#\d pid={first.pid} \(max_age\)", 15)
+    log = d.log()
+    replacement = re.search(r"spawned solo#\d pid=(\d+)", log[log.index(f"pid={first.pid}") + 1 :])
+    assert replacement, log
+    # Ready before replaced: the new process was spawned before the old one got its stop signal.
+    assert log.index(f"spawned solo#2 pid={replacement[1]}") < log.index(f"stopping solo#1 pid={first.pid}")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from circus_web_stack.core.effects import GiveUpWatcher, PauseWatcher, SpawnProcesses, StopProcess
+from circus_web_stack.core.effects import (
+    GiveUpWatcher,
+    PauseWatcher,
+    RetireProcess,
+    SpawnProcesses,
+    StopProcess,
+)
 from circus_web_stack.core.states import ProcessState
 from circus_web_stack.core.watcher_plan import (
     MIN_RETRY_IN_S,
@@ -52,13 +58,23 @@ def test_plan_scale(current, target, scale_down, expected):
     assert plan_scale(procs(*current), target, scale_down) == expected
 
 
-def test_recycle_one_at_a_time_and_only_when_all_serve():
+def test_recycle_one_at_a_time_ready_before_replaced():
     views = procs((1, R, 0.0, 10.0), (2, R, 0.0, 11.0), (3, R, 0.0, 50.0))
     assert plan_recycle(views, 9.0) == []
-    assert plan_recycle(views, 12.0) == [StopProcess(1, "max_age")]
-    # While one is being replaced (stopping or a new one starting), nothing else recycles.
+    # The first due process retires: it keeps serving, but no longer counts as live...
+    assert plan_recycle(views, 12.0) == [RetireProcess(1)]
+    retiring = [ProcessView(1, 1, R, 0.0, 10.0, retiring=True), *views[1:]]
+    # ...so its replacement is planned,
+    assert plan_scale(retiring, 3) == [SpawnProcesses(1)]
+    # nothing else happens while the replacement starts,
+    starting = [*retiring, ProcessView(4, 4, S, 12.0, 99.0)]
+    assert plan_recycle(starting, 12.5) == []
+    # and once it is ready the retiring process is stopped.
+    ready = [*retiring, ProcessView(4, 4, R, 12.0, 99.0)]
+    assert plan_scale(ready, 3) == []
+    assert plan_recycle(ready, 13.0) == [StopProcess(1, "max_age")]
+    # While one is stopping, nothing else recycles.
     assert plan_recycle(procs((1, X, 0.0, 10.0), (2, R, 0.0, 11.0)), 12.0) == []
-    assert plan_recycle(procs((4, S, 12.0, 99.0), (2, R, 0.0, 11.0)), 12.0) == []
     assert next_recycle_at(views) == 10.0
     assert next_recycle_at(procs((1, R, 0.0))) is None
 
