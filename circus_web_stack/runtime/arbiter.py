@@ -56,7 +56,8 @@ class Arbiter:
         self.sockets = SocketSet()
         self.state = DaemonState.STARTING
         self.started_at = time.time()
-        self.event_listeners: list[EventListener] = []
+        self.event_listeners: list[EventListener] = [self._rearm_on_demand]
+        self._on_demand: dict[str, list[gevent.Greenlet]] = {}  # watcher -> its socket waiters
         self.extensions: list[Extension] = list(extensions)
         self._stopped = gevent.event.Event()
         self._signals: gevent.queue.Queue = gevent.queue.Queue()
@@ -197,8 +198,11 @@ class Arbiter:
         return results
 
     def _start_on_demand(self, watcher: Watcher) -> None:
-        """on_demand: start `watcher` when a connection first waits on one of the sockets it uses
-        (the kernel queues it meanwhile). A greenlet per socket, waiting on readability: no polling."""
+        """on_demand: start `watcher` when a connection waits on one of the sockets it uses (the kernel
+        queues it meanwhile). A greenlet per socket, waiting on readability: no polling. Armed again
+        whenever the watcher stops, and after a reloadconfig rebinds its sockets."""
+        for waiter in self._on_demand.pop(watcher.name, []):
+            waiter.kill(block=False)
         names = watcher.config.referenced_sockets() or set(self.sockets.fds())
         listeners = [self.sockets.get(n) for n in names if self.sockets.get(n) is not None]
         if not listeners:
@@ -217,13 +221,20 @@ class Arbiter:
                 hub.wait(io)
             finally:
                 io.close()
+            for other in self._on_demand.pop(watcher.name, []):
+                if other is not gevent.getcurrent():
+                    other.kill(block=False)
             if watcher.state == WatcherState.STOPPED and self.state == DaemonState.RUNNING:
                 log.info("%s: a connection is waiting; starting on demand", watcher.name)
                 watcher.start()
 
-        waiters = [gevent.spawn(wait_then_start, b.fd) for b in listeners]
-        # Whichever socket wakes first starts the watcher; the other waiters are no longer needed.
-        gevent.spawn(lambda: (gevent.wait(waiters, count=1), gevent.killall(waiters, block=False)))
+        self._on_demand[watcher.name] = [gevent.spawn(wait_then_start, b.fd) for b in listeners]
+
+    def _rearm_on_demand(self, watcher_name: str, event: str, payload: dict[str, Any]) -> None:
+        """An on_demand watcher that stopped waits for the next connection again."""
+        watcher = self.watchers.get(watcher_name)
+        if event == "stop" and watcher is not None and watcher.config.on_demand and not self.stopping:
+            gevent.spawn(self._start_on_demand, watcher)
 
     def stop_watchers(self, names: Iterable[str] | None = None, *, fast: bool = False) -> dict[str, Any]:
         """Stop in reverse priority; watchers of equal priority stop together."""
@@ -324,7 +335,9 @@ class Arbiter:
         watcher = self._make_watcher(wcfg)
         self.watchers[wcfg.name] = watcher
         self._emit(wcfg.name, "add", {"time": time.time()})
-        if start:
+        if start and wcfg.on_demand and wcfg.use_sockets:
+            self._start_on_demand(watcher)
+        elif start:
             watcher.start()
         return watcher
 
@@ -396,6 +409,9 @@ class Arbiter:
                 )
         for name in change.added_watchers:
             self.add_watcher(new.watcher(name), start=new.watcher(name).autostart)
+        for watcher in self.watchers.values():  # waiters on a socket bound anew wait on the new one
+            if watcher.name in self._on_demand and watcher.state == WatcherState.STOPPED:
+                self._start_on_demand(watcher)
         for old in retired:
             old.close()
         for name in change.removed_sockets:

@@ -109,6 +109,13 @@ def test_on_demand_starts_at_the_first_connection(circusd, tmp_path):
         conn.settimeout(10)
         assert conn.makefile().readline() == "woken\n"
     assert d.call("status", name="lazy")["status"] == "active"
+    # Stopped again, it waits for the next connection again (as in Circus).
+    assert d.call("stop", name="lazy", waiting=True)["status"] == "ok"
+    wait_until(lambda: d.log().count("lazy starts on demand") == 2, 10, "on_demand armed again")
+    assert d.call("status", name="lazy")["status"] == "stopped"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.settimeout(10)
+        assert conn.makefile().readline() == "woken\n"
 
 
 def test_daemon_mode_and_pidfile(tmp_path):
