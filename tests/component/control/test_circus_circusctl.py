@@ -3,38 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
-
-import pytest
 
 from circus_web_stack.testing.waiting import wait_until
 
-PEER_VENV = Path(__file__).resolve().parents[3] / ".venv-peers" / "circus-0.19"
 
-
-@pytest.fixture(scope="session")
-def circus_circusctl() -> Path:
-    """Circus 0.19's circusctl, in a venv of its own (made once, reused)."""
-    exe = PEER_VENV / "bin" / "circusctl"
-    if not exe.exists():
-        made = subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], capture_output=True, text=True)
-        installed = (
-            made.returncode == 0
-            and subprocess.run(
-                [str(PEER_VENV / "bin" / "pip"), "install", "-q", "circus==0.19.0"],
-                capture_output=True,
-                text=True,
-                timeout=300,
-            ).returncode
-            == 0
-        )
-        if not installed or not exe.exists():
-            pytest.skip("circus 0.19.0 could not be installed from the package index")
-    return exe
-
-
-def test_circus_circusctl_commands(circusd, circus_circusctl):
+def test_circus_circusctl_commands(circusd, circus_peer):
+    circus_circusctl = circus_peer / "circusctl"
     d = circusd("""
         [socket:web]
         host = 127.0.0.1

@@ -138,15 +138,12 @@ def test_ctrl_c_quits_and_a_missing_endpoint_is_explained(terminal, tmp_path):
     assert "circus-top: interrupted" in (tmp_path / "stderr").read_text()
 
 
-CIRCUS_TOP = Path(__file__).resolve().parents[3] / ".venv-peers" / "circus-0.19" / "bin" / "circus-top"
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not CIRCUS_TOP.exists(), reason="Circus 0.19 is not installed in .venv-peers/circus-0.19")
-def test_circus_own_circus_top_reads_our_stream(circusd, tmp_path):
+def test_circus_own_circus_top_reads_our_stream(circusd, tmp_path, circus_peer):
+    circus_top = circus_peer / "circus-top"
     daemon = circusd(INI)
     daemon.wait_children(5)
-    term = Terminal(tmp_path, [str(CIRCUS_TOP), "--endpoint", stats_endpoint(daemon)])
+    term = Terminal(tmp_path, [str(circus_top), "--endpoint", stats_endpoint(daemon)])
     try:
         screen = term.wait_screen("(circusd-stats)")
         for pid in daemon.call("list", name="web")["pids"]:
