@@ -6,12 +6,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import pwd
-import socket
 from dataclasses import dataclass
 from typing import Any
 
 from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import endpoint_problem, ipc_path
+from circus_web_stack.runtime.sockets import accepts_connections
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def bind_endpoint(
         directory = os.path.dirname(path) or "."
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if os.path.exists(path):
-            if _someone_listens(path):
+            if accepts_connections(path):
                 raise ConfigError(
                     f"{endpoint} is already in use by a running daemon "
                     "(stop it, or give this one another endpoint)"
@@ -76,18 +76,6 @@ def bind_endpoint(
             os.chown(path, owner_uid, -1)
     else:
         sock.bind(endpoint)
-
-
-def _someone_listens(path: str) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(1.0)
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def unlink_ipc(endpoint: str) -> None:

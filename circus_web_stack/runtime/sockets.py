@@ -113,7 +113,8 @@ def _bind_and_listen(sock: socket.socket, address: object, sock_type: int, cfg) 
     sock.setblocking(cfg.blocking)
 
 
-def _accepts_connections(path: str) -> bool:
+def accepts_connections(path: str) -> bool:
+    """Whether a live process listens on the unix socket at `path` (a stale file refuses)."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(1.0)
@@ -132,7 +133,7 @@ def _bind_unix(cfg, sock_type: int, proto: int) -> BoundSocket:
             raise OSError(f"{path} already exists (set 'replace = true' to remove a stale socket file)")
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
             raise OSError(f"{path} exists and is not a socket; refusing to replace it")
-        if _accepts_connections(path):
+        if accepts_connections(path):
             raise OSError(f"{path} is in use by a running process (replace only removes a stale socket)")
         os.unlink(path)
     sock = socket.socket(socket.AF_UNIX, sock_type, proto)

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from circus_web_stack.testing.programs import stubborn_script
 from circus_web_stack.testing.waiting import wait_until
 
 PY = sys.executable
@@ -179,12 +180,7 @@ def test_quit_stops_the_daemon(daemon):
 
 
 def test_a_long_stop_never_blocks_another_watchers_commands(circusd, tmp_path):
-    script = tmp_path / "stubborn.py"
-    marker = tmp_path / "ready"
-    script.write_text(
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        f"open({str(marker)!r}, 'w').close()\ntime.sleep(1000)\n"
-    )
+    script, marker = stubborn_script(tmp_path)
     d = circusd(f"""
         [watcher:stubborn]
         cmd = {PY} {script}

@@ -9,6 +9,7 @@ import time
 import psutil
 import pytest
 
+from circus_web_stack.testing.programs import stubborn_script
 from circus_web_stack.testing.waiting import wait_until
 
 PY = sys.executable
@@ -67,17 +68,6 @@ def test_priority_orders_start_and_reverse_stop(circusd):
     assert d.wait_exit(20) == 0
     log = d.log()
     assert log.index("cron stopped") < log.index("web stopped") < log.index("db stopped")
-
-
-def stubborn_script(tmp_path):
-    """A program that ignores SIGTERM; it touches a marker once its handler is in place."""
-    script = tmp_path / "stubborn.py"
-    marker = tmp_path / "stubborn.ready"
-    script.write_text(
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        f"open({str(marker)!r}, 'w').close()\ntime.sleep(1000)\n"
-    )
-    return script, marker
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import sys
 
 import psutil
 
+from circus_web_stack.testing.programs import stubborn_script
 from circus_web_stack.testing.waiting import wait_until
 
 PY = sys.executable
@@ -48,19 +49,14 @@ def test_turning_stderr_capture_back_on_at_runtime_leaves_no_orphan(circusd):
 
 
 def test_nothing_starts_while_circusd_stops(circusd, tmp_path):
-    marker = tmp_path / "ready"
-    script = tmp_path / "slow.py"
-    script.write_text(
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        f"open({str(marker)!r}, 'w').close()\ntime.sleep(1000)\n"
-    )
+    script, marker = stubborn_script(tmp_path)
     d = circusd(f"""
         [watcher:late]
         cmd = sleep 1000
         autostart = false
         priority = 10
         [watcher:slow]
-        cmd = {PY} {script}
+        cmd = {PY} {script} slow
         graceful_timeout = 3
     """)
     wait_until(marker.exists, 10, "the slow process")
