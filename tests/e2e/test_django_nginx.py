@@ -170,7 +170,9 @@ def test_rolling_reloads_under_load_through_nginx_fail_no_request(django_stack):
         second = app.circusctl("reload", "web", "--waiting")
         reload_s = time.monotonic() - reload_started
         ok_after_reloads = load.successes()
-        wait_until(lambda: load.successes() >= ok_after_reloads + 50, 30, "load served after the reloads")
+        # Enough requests served after the reloads, however fast they went (not a timing assumption).
+        wanted = max(ok_after_reloads + 50, 201)
+        wait_until(lambda: load.successes() >= wanted, 30, "load served after the reloads")
         for thread in slow_threads:
             thread.join(15)
     finally:
