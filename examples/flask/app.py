@@ -8,6 +8,7 @@ FLASK_SECRET_KEY) and works without any setup: the table and the key are made on
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import sqlite3
@@ -46,16 +47,21 @@ def local_secret_key(path: Path) -> str:
 
 
 def connect() -> sqlite3.Connection:
-    # WAL and a busy timeout: several worker processes read and write the same file.
+    # A busy timeout: several worker processes read and write the same file (in WAL mode, see below).
     db = sqlite3.connect(DB_PATH, timeout=20, isolation_level=None)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
     return db
 
 
 def create_schema() -> None:
-    with contextlib.closing(connect()) as db:
-        db.execute(SCHEMA)
+    """The table, and WAL mode (it stays set in the file). Workers that start together on a new database
+    take turns on a lock file: switching to WAL needs the database to itself, and SQLite answers
+    "database is locked" at once for that instead of waiting out its busy timeout."""
+    with open(f"{DB_PATH}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with contextlib.closing(connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(SCHEMA)
 
 
 app = Flask(__name__)
