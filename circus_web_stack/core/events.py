@@ -1,25 +1,9 @@
-"""Facts about processes, in the past tense, and how to say them to an operator.
-
-Pure: an exit status is decoded here, once, so the log line, the `reap` event and the rollback error of
-a failed deploy all describe an exit the same way.
-"""
+"""How to say what happened to a process: an exit status decoded once, so the log line and the
+rollback error of a failed deploy describe an exit the same way. Pure."""
 
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class ProcessExited:
-    """A child was reaped. `exit_code` follows Circus: the exit status, or -signum if killed by a signal."""
-
-    watcher: str
-    wid: int
-    pid: int
-    exit_code: int
-    expected: bool  # True when the daemon asked it to stop (scale down, reload, stop, recycle)
-    uptime_s: float
 
 
 def signal_name(signum: int) -> str:

@@ -129,11 +129,21 @@ def start_payload(time: float) -> dict:
 
 
 def reload_payload(
-    time: float, *, old: int | None = None, new: int | None = None, ready: int | None = None
+    time: float,
+    *,
+    old: int | None = None,
+    new: int | None = None,
+    ready: int | None = None,
+    done: bool | None = None,
+    rolled_back: bool | None = None,
+    reason: str | None = None,
 ) -> dict:
     """A reload finished (Circus: `{"time"}`), or, with counts (ours), is in progress: `old`
-    processes still running, `new` ones spawned, `ready` of those reported ready."""
-    return _with({"time": time}, old=old, new=new, ready=ready)
+    processes still serving, `new` ones spawned, `ready` of those reported ready, `done` at the last
+    step. A failed one says `rolled_back` and why (`reason`)."""
+    return _with(
+        {"time": time}, old=old, new=new, ready=ready, done=done, rolled_back=rolled_back, reason=reason
+    )
 
 
 def updated_payload(time: float, *, key: str | None = None) -> dict:
@@ -164,11 +174,14 @@ def flapping_payload(
     window: float,
     retry_in: float | None,
     retries_left: int | None,
+    pause: int | None = None,
+    reason: str | None = None,
 ) -> dict:
     """Ours: the watcher's processes exited `attempts` times within `window` seconds, so it was
-    stopped. It starts again in `retry_in` seconds; None means it gave up and stays stopped until
-    an operator starts it. `retries_left` is how many restarts remain (None: unlimited)."""
-    return {
+    paused. It starts again in `retry_in` seconds; None means it gave up and stays stopped until an
+    operator starts it (`reason` says why). `retries_left` is how many pauses remain (None:
+    unlimited); `pause` counts them."""
+    payload = {
         "time": time,
         "attempts": attempts,
         "window": window,
@@ -176,6 +189,7 @@ def flapping_payload(
         "retries_left": retries_left,
         "gave_up": retry_in is None,
     }
+    return _with(payload, pause=pause, reason=reason)
 
 
 def _with(payload: dict, **optional: object) -> dict:

@@ -24,6 +24,7 @@ from circus_web_stack.config.model import Config, diff
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, WatcherState, check_transition
 from circus_web_stack.core.watcher_plan import start_order
+from circus_web_stack.protocol.pubsub import add_payload, remove_payload
 from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
@@ -334,7 +335,7 @@ class Arbiter:
             raise ClientError(f"a watcher named {wcfg.name!r} already exists", Errno.MESSAGE_ERROR)
         watcher = self._make_watcher(wcfg)
         self.watchers[wcfg.name] = watcher
-        self._emit(wcfg.name, "add", {"time": time.time()})
+        self._emit(wcfg.name, "add", add_payload(time.time()))
         if start and wcfg.on_demand and wcfg.use_sockets:
             self._start_on_demand(watcher)
         elif start:
@@ -348,7 +349,7 @@ class Arbiter:
         else:
             watcher.stop()
         del self.watchers[watcher.name]
-        self._emit(watcher.name, "remove", {"time": time.time()})
+        self._emit(watcher.name, "remove", remove_payload(time.time()))
 
     def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, Any]:
         self.reopen_logs()

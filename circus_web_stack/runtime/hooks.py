@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from circus_web_stack.core.errors import ConfigError
+from circus_web_stack.protocol.pubsub import hook_failure_payload, hook_success_payload
 
 log = logging.getLogger("circus_web_stack.hooks")
 
@@ -57,11 +59,11 @@ class HookRunner:
             result = hook(watcher, arbiter, name, **kwargs)
         except Exception as exc:
             log.exception("%s: hook %s (%s) raised", watcher.name, name, self._specs[name].dotted)
-            emit("hook_failure", name=name, error=f"{type(exc).__name__}: {exc}")
+            emit("hook_failure", hook_failure_payload(name, time.time(), f"{type(exc).__name__}: {exc}"))
             return self._specs[name].ignore_failure
         if result is False:
             log.warning("%s: hook %s (%s) returned False", watcher.name, name, self._specs[name].dotted)
-            emit("hook_failure", name=name, error="returned False")
+            emit("hook_failure", hook_failure_payload(name, time.time(), "returned False"))
             return self._specs[name].ignore_failure
-        emit("hook_success", name=name)
+        emit("hook_success", hook_success_payload(name, time.time()))
         return True

@@ -53,6 +53,16 @@ from circus_web_stack.core.watcher_plan import (
     plan_recycle,
     plan_scale,
 )
+from circus_web_stack.protocol.pubsub import (
+    flapping_payload,
+    kill_payload,
+    reap_payload,
+    reload_payload,
+    spawn_payload,
+    start_payload,
+    stop_payload,
+    updated_payload,
+)
 from circus_web_stack.runtime import spawner, streams
 from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.process import Process
@@ -177,7 +187,7 @@ class Watcher:
             if self.config.send_hup:
                 for proc in self.live_processes():
                     proc.send_signal(signal.SIGHUP)
-                self._emit("reload")
+                self._emit("reload", reload_payload(time.time()))
                 return {"stopped": [], "started": [], "kept": self.pids()}
             return self._roll(sequential=sequential)
 
@@ -251,15 +261,15 @@ class Watcher:
         check_transition(WATCHER_TRANSITIONS, self.state, new, f"watcher {self.name}")
         self.state = new
 
-    def _emit(self, event: str, **payload: Any) -> None:
-        payload.setdefault("time", time.time())
+    def _emit(self, event: str, payload: dict[str, Any]) -> None:
+        """Publish one event; the payload comes from its builder in protocol.pubsub."""
         try:
             self._emit_fn(self.name, event, payload)
         except Exception:  # an event sink must never break supervision
             log.exception("%s: publishing %s failed", self.name, event)
 
     def _run_hook(self, hook: str, **kwargs: Any) -> bool:
-        return self._hooks.run(hook, self, self.arbiter, lambda ev, **kw: self._emit(ev, **kw), **kwargs)
+        return self._hooks.run(hook, self, self.arbiter, self._emit, **kwargs)
 
     def _process(self, pid: int) -> Process:
         proc = self.processes.get(pid)
@@ -295,7 +305,7 @@ class Watcher:
             log.error("%s: after_start hook failed; stopping the watcher", self.name)
             self._stop()
             raise ClientError(f"{self.name}: the after_start hook failed; watcher stopped")
-        self._emit("start")
+        self._emit("start", start_payload(time.time()))
         return {"started": [p for p in self.pids() if p not in kept], "kept": kept}
 
     def _stop(self, *, fast: bool = False) -> dict[str, list[int]]:
@@ -316,7 +326,7 @@ class Watcher:
         self._set_state(WatcherState.STOPPED)
         log.info("%s stopped", self.name)
         self._run_hook("after_stop")
-        self._emit("stop")
+        self._emit("stop", stop_payload(time.time()))
         return {"stopped": sorted(p.pid for p in procs)}
 
     def detach(self) -> list[int]:
@@ -359,7 +369,7 @@ class Watcher:
         if self.config.singleton and count > 1:
             raise ClientError(f"{self.name} is a singleton: numprocesses must be 0 or 1, not {count}")
         self.config = set_watcher_option(self.config, "numprocesses", count)
-        self._emit("updated")
+        self._emit("updated", updated_payload(time.time(), key="numprocesses"))
         self._reconcile()
         return count
 
@@ -373,8 +383,8 @@ class Watcher:
         self.config = new
         if new.flapping != old.flapping:
             self._flapping = self._new_flapping_tracker()
-        for _ in changed:
-            self._emit("updated")
+        for key in changed:
+            self._emit("updated", updated_payload(time.time(), key=key))
         if self.state == WatcherState.STOPPED:
             return False
         if new.stdout_stream != old.stdout_stream or new.stderr_stream != old.stderr_stream:
@@ -568,7 +578,7 @@ class Watcher:
             sink = TailTap(self._stream("stderr"), proc.stderr_tail)
             self._add_pump(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"))
         log.info("spawned %s pid=%d", proc.label, proc.pid)
-        self._emit("spawn", process_pid=proc.pid, time=proc.started)
+        self._emit("spawn", spawn_payload(proc.pid, proc.started, wid=proc.wid))
         if not self.notifies_ready or cfg.readiness == "alive":
             if cfg.warmup_delay > 0:
                 gevent.spawn_later(cfg.warmup_delay, self._warmup_elapsed, proc)
@@ -660,7 +670,7 @@ class Watcher:
             log.warning(
                 "exited %s pid=%d: %s after %.1fs", proc.label, proc.pid, describe_exit(exit_code), proc.age()
             )
-        self._emit("reap", process_pid=proc.pid, exit_code=exit_code)
+        self._emit("reap", reap_payload(proc.pid, time.time(), exit_code, wid=proc.wid, expected=expected))
         self._run_hook(
             "after_reap", process_pid=proc.pid, time=time.time(), exit_code=exit_code, process_status=None
         )
@@ -703,12 +713,14 @@ class Watcher:
         self._paused_until_s = time.monotonic() + decision.retry_in_s
         self._emit(
             "flapping",
-            attempts=spec.attempts,
-            window=spec.window,
-            retry_in=decision.retry_in_s,
-            pause=decision.attempt,
-            retries_left=decision.retries_left,
-            gave_up=False,
+            flapping_payload(
+                time.time(),
+                attempts=spec.attempts,
+                window=spec.window,
+                retry_in=decision.retry_in_s,
+                retries_left=decision.retries_left,
+                pause=decision.attempt,
+            ),
         )
         previous = self._timers.pop("resume", None)
         if previous is not None:
@@ -729,7 +741,18 @@ class Watcher:
             self.name,
         )
         self._paused_until_s = float("inf")
-        self._emit("flapping", gave_up=True, reason=why)
+        spec = self.config.flapping
+        self._emit(
+            "flapping",
+            flapping_payload(
+                time.time(),
+                attempts=spec.attempts,
+                window=spec.window,
+                retry_in=None,
+                retries_left=0,
+                reason=why,
+            ),
+        )
         gevent.spawn(self.stop)
 
     # ----------------------------------------------------------------- stopping processes
@@ -762,7 +785,7 @@ class Watcher:
         else:
             log.info("stopping %s pid=%d (%s) with %s", proc.label, proc.pid, reason, signal_name(signum))
             proc.send_signal(signum, recursive=self.config.stop_children)
-            self._emit("kill", process_pid=proc.pid)
+            self._emit("kill", kill_payload(proc.pid, time.time()))
             self._run_hook("after_signal", pid=proc.pid, signum=signum)
         if proc.wait_exited(timeout_s):
             return
@@ -831,7 +854,10 @@ class Watcher:
                         )
                     new[proc.pid] = proc
                 if step.spawn or step.stop_old or step.done:
-                    self._emit("reload", old=len(old), new=len(new), ready=ready, done=step.done)
+                    self._emit(
+                        "reload",
+                        reload_payload(time.time(), old=len(old), new=len(new), ready=ready, done=step.done),
+                    )
                 if step.done:
                     failure = self._rolling_failure(new)  # a new process may have died on the last step
                     if failure is not None:
@@ -879,7 +905,7 @@ class Watcher:
             proc.wait_exited()
         self._rolling = False
         log.error("%s: reload rolled back: %s; the previous processes keep serving", self.name, cause)
-        self._emit("reload", rolled_back=True, reason=cause)
+        self._emit("reload", reload_payload(time.time(), rolled_back=True, reason=cause))
         self._reconcile()
         raise ClientError(
             f"reload of {self.name} rolled back: {cause}; the previous processes keep serving",
