@@ -308,46 +308,50 @@ class Args(Kind):
         return shlex.join(value)
 
 
-class User(Kind):
+class _Account(Kind):
+    """A name or a numeric id, resolved to the id at load (users and groups alike)."""
+
+    what = ""
+
+    def lookup(self, name: str) -> int:
+        raise NotImplementedError
+
+    def parse(self, raw: Any) -> int | None:
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            return None
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            return raw
+        if isinstance(raw, str):
+            text = raw.strip()
+            if text.isdigit():
+                return int(text)
+            try:
+                return self.lookup(text)
+            except KeyError:
+                raise InvalidValue(
+                    f"{raw!r} is not a {self.what} on this system (expected {self.label})"
+                ) from None
+        raise self.refuse(raw, f"a {self.what}")
+
+
+class User(_Account):
     """A user name or numeric uid, resolved to the uid at load."""
 
     label = "a user name or numeric uid (empty: not set)"
+    what = "user"
 
-    def parse(self, raw: Any) -> int | None:
-        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-            return None
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-            return raw
-        if isinstance(raw, str):
-            text = raw.strip()
-            if text.isdigit():
-                return int(text)
-            try:
-                return pwd.getpwnam(text).pw_uid
-            except KeyError:
-                raise InvalidValue(f"{raw!r} is not a user on this system (expected {self.label})") from None
-        raise self.refuse(raw, "a user")
+    def lookup(self, name: str) -> int:
+        return pwd.getpwnam(name).pw_uid
 
 
-class Group(Kind):
+class Group(_Account):
     """A group name or numeric gid, resolved to the gid at load."""
 
     label = "a group name or numeric gid (empty: not set)"
+    what = "group"
 
-    def parse(self, raw: Any) -> int | None:
-        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-            return None
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-            return raw
-        if isinstance(raw, str):
-            text = raw.strip()
-            if text.isdigit():
-                return int(text)
-            try:
-                return grp.getgrnam(text).gr_gid
-            except KeyError:
-                raise InvalidValue(f"{raw!r} is not a group on this system (expected {self.label})") from None
-        raise self.refuse(raw, "a group")
+    def lookup(self, name: str) -> int:
+        return grp.getgrnam(name).gr_gid
 
 
 class UserName(Kind):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import pwd
 from dataclasses import dataclass
 from typing import Any
 
+from circus_web_stack.config.kinds import User
 from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import endpoint_problem, ipc_path
 from circus_web_stack.runtime.sockets import accepts_connections
@@ -85,13 +85,5 @@ def unlink_ipc(endpoint: str) -> None:
 
 
 def owner_uid(config: Any) -> int | None:
-    """endpoint_owner as a uid (a name or a number)."""
-    owner = config.daemon.endpoint_owner
-    if owner is None:
-        return None
-    if isinstance(owner, int) or str(owner).isdigit():
-        return int(owner)
-    try:
-        return pwd.getpwnam(str(owner)).pw_uid
-    except KeyError as exc:
-        raise ConfigError(f"no such user {owner!r}", section="circus", option="endpoint_owner") from exc
+    """endpoint_owner (kept as written by the config layer, which checked the user exists) as a uid."""
+    return User().parse(config.daemon.endpoint_owner)

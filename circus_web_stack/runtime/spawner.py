@@ -14,8 +14,9 @@ preexec function, used only when the watcher sets rlimit_* options.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
+import pwd
 import resource
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -87,17 +88,24 @@ def _rlimit_setter(rlimits: Mapping[str, int | None]):
     return apply_rlimits
 
 
+@functools.lru_cache(maxsize=64)
+def supplementary_groups(uid: int, gid: int) -> list[int] | None:
+    """The user's groups (initgroups), read once per user: the password and group files are blocking
+    reads, and a watcher of a thousand processes would read them a thousand times on the hub."""
+    try:
+        return os.getgrouplist(pwd.getpwuid(uid).pw_name, gid)
+    except KeyError:
+        return None
+
+
 def spawn(spec: SpawnSpec) -> Child:
     """Start the child in its own session (setsid, as Circus does) so that a signal meant for the daemon's
     terminal never reaches it, and so that its process group can be killed as a whole.
     Raises OSError (e.g. FileNotFoundError for a missing command) when exec fails."""
     stdin = spec.stdin if spec.stdin is not None else (subprocess.DEVNULL if spec.close_stdin else None)
-    extra_groups = None
-    if spec.uid is not None and spec.gid is not None:
-        with contextlib.suppress(KeyError):
-            import pwd
-
-            extra_groups = os.getgrouplist(pwd.getpwuid(spec.uid).pw_name, spec.gid)
+    extra_groups = (
+        supplementary_groups(spec.uid, spec.gid) if spec.uid is not None and spec.gid is not None else None
+    )
     popen = subprocess.Popen(
         # With shell, argv is [command line, *shell_args]: Popen runs /bin/sh -c 'line' args...
         list(spec.argv),

@@ -375,7 +375,8 @@ class Watcher:
 
     def _apply_config(self, new: Any, *, force_reload: bool = False) -> bool:
         old = self.config
-        changed = [k for k, v in new.option_values().items() if old.option_values().get(k) != v]
+        before = old.option_values()
+        changed = [k for k, v in new.option_values().items() if before.get(k) != v]
         if not changed:
             return False
         if new.hooks != old.hooks:
