@@ -11,6 +11,7 @@ import time
 import psutil
 import pytest
 
+from circus_web_stack.runtime.sockets import accepts_connections
 from circus_web_stack.testing.waiting import wait_until
 
 from .conftest import stats_endpoint
@@ -164,6 +165,8 @@ def test_circusd_stats_runs_by_hand_and_ends_with_its_daemon(circusd, collect, t
 
 
 def test_a_second_circusd_stats_on_a_live_endpoint_is_refused(daemon):
+    # The daemon's own circusd-stats must hold the endpoint first, or the second one would bind it.
+    wait_until(lambda: accepts_connections(str(daemon.runtime_dir / "stats.sock")), 15, "the stats endpoint")
     done = subprocess.run(
         [
             sys.executable,
