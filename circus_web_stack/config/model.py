@@ -171,6 +171,7 @@ class WatcherConfig:
     readiness: str = _d(WATCHER_OPTIONS, "readiness")
     max_surge: int = _d(WATCHER_OPTIONS, "max_surge")
     ready_timeout: float = _d(WATCHER_OPTIONS, "ready_timeout")
+    startup_nice: int = _d(WATCHER_OPTIONS, "startup_nice")
     scale_down: str = _d(WATCHER_OPTIONS, "scale_down")
     flapping: FlappingSpec = field(default_factory=FlappingSpec)
     extra: Mapping[str, str] = field(default_factory=FrozenMap)

@@ -498,6 +498,17 @@ WATCHER_OPTIONS: dict[str, Option] = {
             False,
         ),
         Option(
+            "startup_nice",
+            _W,
+            Int(0, 19),
+            10,
+            "added to a new process's nice value until it is ready, so that its start (imports, app "
+            "loading) runs on CPU the serving processes leave idle; 0 disables. Needs circusd to have "
+            "CAP_SYS_NICE (root) to give the priority back, and is not applied without it",
+            True,
+            False,
+        ),
+        Option(
             "scale_down",
             _W,
             Choice("oldest", "newest"),

@@ -38,6 +38,7 @@ class Process:
         self.state = ProcessState.STARTING
         self.stop_reason: str | None = None
         self.retiring = False  # max_age: serving until its replacement is ready
+        self.lowered_nice: int | None = None  # startup_nice applied: the value, until it is ready
         self.exit_code: int | None = None
         # Set the moment waitpid() returns, before any hook runs: from then on the pid may belong to
         # another process, so nothing may signal it.

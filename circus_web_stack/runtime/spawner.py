@@ -99,8 +99,11 @@ def supplementary_groups(uid: int, gid: int) -> list[int] | None:
 
 
 def spawn(spec: SpawnSpec) -> Child:
-    """Start the child in its own session (setsid, as Circus does) so that a signal meant for the daemon's
-    terminal never reaches it, and so that its process group can be killed as a whole.
+    """Start the child in its own process group (as supervisord does) so that a signal meant for the
+    daemon's terminal never reaches it, and so that the group can be killed as a whole. Not in a session of
+    its own (Circus's setsid): the kernel weighs CPU between sessions before nice values, so with a
+    session per child neither startup_nice nor an operator's renice could favour one process over
+    another.
     Raises OSError (e.g. FileNotFoundError for a missing command) when exec fails."""
     stdin = spec.stdin if spec.stdin is not None else (subprocess.DEVNULL if spec.close_stdin else None)
     extra_groups = (
@@ -118,7 +121,7 @@ def spawn(spec: SpawnSpec) -> Child:
         stderr=_stream_arg(spec.capture_stderr, spec.close_stderr),
         pass_fds=spec.pass_fds,
         close_fds=True,
-        start_new_session=True,
+        process_group=0,
         user=spec.uid,
         group=spec.gid,
         extra_groups=extra_groups,

@@ -63,7 +63,7 @@ from circus_web_stack.protocol.pubsub import (
     stop_payload,
     updated_payload,
 )
-from circus_web_stack.runtime import spawner, streams
+from circus_web_stack.runtime import priority, spawner, streams
 from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.process import Process
 from circus_web_stack.runtime.tail import TailTap
@@ -572,6 +572,8 @@ class Watcher:
         )
         # Tracked and watched before anything else can fail: a child nobody reaps would hang `stop`.
         self.processes[proc.pid] = proc
+        if increment := self._startup_nice():
+            proc.lowered_nice = priority.lower(proc.pid, increment)
         gevent.spawn(self._watch_exit, proc)
         if child.stdout_fd is not None:
             self._add_pump(streams.pump_pipe(child.stdout_fd, self._stream("stdout"), proc.pid, "stdout"))
@@ -591,6 +593,15 @@ class Watcher:
             gevent.spawn(self.stop)
             self._paused_until_s = float("inf")
         return proc
+
+    def _startup_nice(self) -> int:
+        """How much to lower a new process's priority until it is ready: nothing for a process ready as
+        soon as spawned, or when circusd could not give the priority back."""
+        cfg = self.config
+        ready_at_once = (not self.notifies_ready or cfg.readiness == "alive") and cfg.warmup_delay <= 0
+        if cfg.startup_nice == 0 or ready_at_once or not priority.can_restore():
+            return 0
+        return cfg.startup_nice
 
     def _stream(self, name: str) -> Any:
         """The stream a new process's pipe goes to; opened now if the config changed since the watcher
@@ -638,6 +649,9 @@ class Watcher:
         if proc.state != ProcessState.STARTING:
             return
         proc.set_state(ProcessState.RUNNING)
+        if proc.lowered_nice is not None:
+            priority.restore(proc.pid, proc.lowered_nice)
+            proc.lowered_nice = None
         log.debug("%s pid=%d ready after %.2fs", proc.label, proc.pid, proc.age())
         self._changed.set()
         if reconcile:

@@ -208,6 +208,7 @@ SETTABLE = [
     "rlimits",
     "max_surge",
     "ready_timeout",
+    "startup_nice",
     "scale_down",
 ]
 NOT_SETTABLE = [
