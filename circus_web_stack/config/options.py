@@ -493,7 +493,8 @@ WATCHER_OPTIONS: dict[str, Option] = {
             _W,
             Seconds(positive=True),
             30.0,
-            "how long a new process may take to report ready before a reload is rolled back",
+            "how long a new process may take to report ready: past it, a reload is rolled back, and a "
+            "process started outside a reload is stopped and replaced",
             True,
             False,
         ),
@@ -502,9 +503,9 @@ WATCHER_OPTIONS: dict[str, Option] = {
             _W,
             Int(0, 19),
             10,
-            "added to a new process's nice value until it is ready, so that its start (imports, app "
-            "loading) runs on CPU the serving processes leave idle; 0 disables. Needs circusd to have "
-            "CAP_SYS_NICE (root) to give the priority back, and is not applied without it",
+            "added to a new process's nice value until it is ready (for at most 1 s), so that its start "
+            "(imports, app loading) runs on CPU the serving processes leave idle; 0 disables. Needs "
+            "circusd to have CAP_SYS_NICE (root) to give the priority back, and is not applied without it",
             True,
             False,
         ),

@@ -574,6 +574,7 @@ class Watcher:
         self.processes[proc.pid] = proc
         if increment := self._startup_nice():
             proc.lowered_nice = priority.lower(proc.pid, increment)
+            gevent.spawn_later(priority.LOWERED_AT_MOST_S, self._restore_priority, proc)
         gevent.spawn(self._watch_exit, proc)
         if child.stdout_fd is not None:
             self._add_pump(streams.pump_pipe(child.stdout_fd, self._stream("stdout"), proc.pid, "stdout"))
@@ -587,12 +588,19 @@ class Watcher:
                 gevent.spawn_later(cfg.warmup_delay, self._warmup_elapsed, proc)
             else:
                 self._mark_ready(proc, reconcile=False)  # whoever spawned reconciles once, after
+        else:
+            gevent.spawn_later(cfg.ready_timeout, self._ready_timeout_elapsed, proc, cfg.ready_timeout)
         if not self._run_hook("after_spawn", pid=proc.pid):
             log.error("%s: after_spawn hook failed for pid %d; stopping the watcher", self.name, proc.pid)
             self._stop_process(proc, "after_spawn hook failed", timeout_s=0)
             gevent.spawn(self.stop)
             self._paused_until_s = float("inf")
         return proc
+
+    def _restore_priority(self, proc: Process) -> None:
+        if proc.lowered_nice is not None and not proc.reaped:
+            priority.restore(proc.pid, proc.lowered_nice)
+        proc.lowered_nice = None
 
     def _startup_nice(self) -> int:
         """How much to lower a new process's priority until it is ready: nothing for a process ready as
@@ -641,6 +649,23 @@ class Watcher:
         self._mark_ready(proc)
         return True
 
+    def _ready_timeout_elapsed(self, proc: Process, timeout_s: float) -> None:
+        """A process that has not said READY=1 within ready_timeout failed to start (as systemd judges
+        a Type=notify service): it is stopped and, like any process that ends, replaced. Left starting,
+        it would hold back max_age recycling, `--waiting` commands and its priority (startup_nice) for
+        good. A reload in progress judges its new processes itself (and rolls back)."""
+        if proc.state != ProcessState.STARTING or self._rolling:
+            return
+        tail = proc.last_stderr_lines()
+        log.error(
+            "%s pid=%d was not ready after %gs (ready_timeout); stopping it%s",
+            proc.label,
+            proc.pid,
+            timeout_s,
+            "; its last stderr lines: " + " | ".join(tail) if tail else "",
+        )
+        self._stop_process(proc, "not ready after ready_timeout")
+
     def _warmup_elapsed(self, proc: Process) -> None:
         if not self.notifies_ready or self.config.readiness == "alive":
             self._mark_ready(proc)
@@ -649,9 +674,7 @@ class Watcher:
         if proc.state != ProcessState.STARTING:
             return
         proc.set_state(ProcessState.RUNNING)
-        if proc.lowered_nice is not None:
-            priority.restore(proc.pid, proc.lowered_nice)
-            proc.lowered_nice = None
+        self._restore_priority(proc)
         log.debug("%s pid=%d ready after %.2fs", proc.label, proc.pid, proc.age())
         self._changed.set()
         if reconcile:

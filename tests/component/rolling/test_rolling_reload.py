@@ -161,15 +161,27 @@ def test_a_broken_deploy_is_rolled_back_and_the_old_processes_keep_serving(circu
     assert get(port)[0] == 200
 
 
+# Says READY=1 only the first time it runs (in `tmp`), then never again: a release that hangs at start.
+READY_ONCE = """
+import pathlib, sys, time
+from chaussette_compat.notify import sd_notify
+first = pathlib.Path(sys.argv[1]) / "ran-once"
+if not first.exists():
+    first.touch()
+    sd_notify("READY=1")
+time.sleep(1000)
+"""
+
+
 def test_a_process_that_never_reports_ready_is_rolled_back(circusd, tmp_path):
-    d = circusd("""
+    (tmp_path / "prog.py").write_text(READY_ONCE)
+    d = circusd(f"""
         [watcher:quiet]
-        cmd = sleep 1000
+        cmd = {PY} {tmp_path / "prog.py"} {tmp_path}
         readiness = notify
         ready_timeout = 1
-        warmup_delay = 0
     """)
-    wait_until(lambda: d.children("sleep"), 10, "the first process")
+    d.wait_log(r"quiet#1 pid=\d+ ready after")
     before = d.call("list", name="quiet")["pids"]
     t0 = time.monotonic()
     reply = d.call("reload", name="quiet", waiting=True)
@@ -177,6 +189,22 @@ def test_a_process_that_never_reports_ready_is_rolled_back(circusd, tmp_path):
     assert "was not ready after 1s (ready_timeout)" in reply["reason"]
     assert time.monotonic() - t0 < 5
     assert d.call("list", name="quiet")["pids"] == before
+
+
+def test_outside_a_reload_a_process_not_ready_in_time_is_stopped_and_replaced(circusd, tmp_path):
+    (tmp_path / "prog.py").write_text(READY_ONCE)
+    (tmp_path / "ran-once").touch()  # so no process of this watcher will ever say READY=1
+    d = circusd(f"""
+        [watcher:hung]
+        cmd = {PY} {tmp_path / "prog.py"} {tmp_path}
+        readiness = notify
+        ready_timeout = 0.5
+    """)
+    (first,) = d.wait_children(1)
+    d.wait_log(rf"hung#1 pid={first.pid} was not ready after 0.5s \(ready_timeout\); stopping it")
+    wait_until(lambda: first.pid not in d.call("list", name="hung")["pids"], 10, "the hung process to go")
+    wait_until(lambda: len(d.call("list", name="hung")["pids"]) == 1, 10, "a replacement")
+    assert d.call("status", name="hung")["status"] == "active"
 
 
 def test_a_broken_cmd_set_at_runtime_is_rolled_back_with_the_config(circusd, tmp_path):

@@ -63,6 +63,15 @@ def test_a_new_process_runs_at_startup_nice_until_ready_then_at_circusds(circusd
     assert "ready after" in d.log()
 
 
+@pytest.mark.skipif(not priority.can_restore(), reason="needs CAP_SYS_NICE, as circusd does to apply it")
+def test_a_process_still_starting_after_a_second_gets_circusds_priority_anyway(circusd, tmp_path):
+    # On a machine kept busy, a lowered process would barely run and a reload would drag on.
+    d, pid = start(circusd, tmp_path, "startup_nice = 7")
+    base = os.getpriority(os.PRIO_PROCESS, d.pid)
+    wait_until(lambda: nice_of_threads(pid) == [base, base, 15], 5, "circusd's priority back after 1 s")
+    assert "ready after" not in d.log()
+
+
 def test_without_cap_sys_nice_or_with_0_nothing_is_lowered(circusd, tmp_path):
     options = "startup_nice = 0" if priority.can_restore() else ""
     d, pid = start(circusd, tmp_path, options)
