@@ -82,7 +82,9 @@ TEMPLATES = [
 
 # SQLite serves several worker processes and the background worker at once: WAL lets readers run
 # while one writes, IMMEDIATE takes the write lock at BEGIN (no "database is locked" on upgrade from a
-# read lock), and the timeout makes a writer wait for the lock instead of failing.
+# read lock), and the timeout makes a writer wait for the lock instead of failing. WAL is a property of
+# the database file, switched on once by `migrate` (notes/apps.py), not by every new connection: that
+# switch takes a lock, and SQLite waits for a lock by sleeping, which stops a gevent worker entirely.
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -90,7 +92,7 @@ DATABASES = {
         "OPTIONS": {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": "PRAGMA synchronous=NORMAL;",
         },
     }
 }
