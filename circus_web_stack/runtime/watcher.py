@@ -70,6 +70,13 @@ from circus_web_stack.runtime.tail import TailTap
 
 log = logging.getLogger("circus_web_stack.watcher")
 
+
+def stderr_tail_suffix(proc: Process) -> str:
+    """'; its last stderr lines: a | b' (or nothing), to say why a process failed."""
+    tail = proc.last_stderr_lines()
+    return "; its last stderr lines: " + " | ".join(tail) if tail else ""
+
+
 # How long a SIGKILLed process may take to disappear before we say so (a process in D state can't die).
 KILL_WAIT_S = 10.0
 # A fast stop (SIGQUIT) gives each process this long after its stop signal before SIGKILL.
@@ -583,7 +590,7 @@ class Watcher:
             self._add_pump(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"))
         log.info("spawned %s pid=%d", proc.label, proc.pid)
         self._emit("spawn", spawn_payload(proc.pid, proc.started, wid=proc.wid))
-        if not self.notifies_ready or cfg.readiness == "alive":
+        if not self._awaits_ready_signal():
             if cfg.warmup_delay > 0:
                 gevent.spawn_later(cfg.warmup_delay, self._warmup_elapsed, proc)
             else:
@@ -606,7 +613,7 @@ class Watcher:
         """How much to lower a new process's priority until it is ready: nothing for a process ready as
         soon as spawned, or when circusd could not give the priority back."""
         cfg = self.config
-        ready_at_once = (not self.notifies_ready or cfg.readiness == "alive") and cfg.warmup_delay <= 0
+        ready_at_once = not self._awaits_ready_signal() and cfg.warmup_delay <= 0
         if cfg.startup_nice == 0 or ready_at_once or not priority.can_restore():
             return 0
         return cfg.startup_nice
@@ -656,18 +663,21 @@ class Watcher:
         good. A reload in progress judges its new processes itself (and rolls back)."""
         if proc.state != ProcessState.STARTING or self._rolling:
             return
-        tail = proc.last_stderr_lines()
         log.error(
             "%s pid=%d was not ready after %gs (ready_timeout); stopping it%s",
             proc.label,
             proc.pid,
             timeout_s,
-            "; its last stderr lines: " + " | ".join(tail) if tail else "",
+            stderr_tail_suffix(proc),
         )
         self._stop_process(proc, "not ready after ready_timeout")
 
+    def _awaits_ready_signal(self) -> bool:
+        """Whether a new process counts as ready only once it says READY=1 (else: alive long enough)."""
+        return self.notifies_ready and self.config.readiness != "alive"
+
     def _warmup_elapsed(self, proc: Process) -> None:
-        if not self.notifies_ready or self.config.readiness == "alive":
+        if not self._awaits_ready_signal():
             self._mark_ready(proc)
 
     def _mark_ready(self, proc: Process, *, reconcile: bool = True) -> None:
@@ -929,8 +939,7 @@ class Watcher:
                 )
             else:
                 continue
-            tail = proc.last_stderr_lines()
-            return why + ("; its last stderr lines: " + " | ".join(tail) if tail else "")
+            return why + stderr_tail_suffix(proc)
         return None
 
     def _roll_back(self, new: dict[int, Process], cause: str, previous_config: Any) -> NoReturn:
