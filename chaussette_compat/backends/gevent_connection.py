@@ -213,6 +213,7 @@ class Connection:
             return False
         self.state = IDLE
         self.deadline = monotonic() + self.server.keepalive_timeout_s
+        self.server.turns.take_turn()  # the next request may be in already: let the others go first
         return True
 
     def _respond(self, request: Request) -> bool:

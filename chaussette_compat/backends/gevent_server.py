@@ -2,7 +2,8 @@
 deadline-based timeouts, and a graceful stop that really drains (unlike Chaussette's and gevent.pywsgi).
 
 Rule: one accept per turn of the loop, so workers sharing one socket share the load (gunicorn's
-max_accept=1); the stop signal closes the listener, closes idle connections, lets in-flight requests
+max_accept=1); connections take turns too (`LoopTurns`), so one eager keep-alive client cannot hold
+the worker; the stop signal closes the listener, closes idle connections, lets in-flight requests
 finish with `Connection: close`, and returns once the pool is empty or --graceful-timeout has passed.
 """
 
@@ -31,6 +32,7 @@ from ..options import Options
 from . import ServeContext
 from .file_wrapper import FileWrapper
 from .gevent_connection import Connection
+from .loop_turns import LoopTurns
 
 log = logging.getLogger("chaussette")
 
@@ -43,6 +45,11 @@ _RESOURCE_BACKOFF_S = 0.5
 _KILL_GRACE_S = 0.5
 #: How long an idle keep-alive connection stays open after the stop signal, for a request in flight.
 STOP_IDLE_GRACE_S = 1.0
+#: The share of a turn of the hub's loop after which a keep-alive connection lets the others go first:
+#: about 400 hello-world requests or 4 Django pages. Measured under wrk (500 connections, hello-world),
+#: against no turns: 1 ms cost 40% of the throughput, 5 ms 28%, 10 ms about 12%, 20 ms 5%, while the
+#: Django example's worst latency was about 0.25 s for any of them (3.9 s without turns).
+TURN_SLICE_S = 0.01
 
 
 def prepare(options: Options) -> None:
@@ -112,6 +119,7 @@ class GeventServer:
         self.listener = gevent.socket.socket(fileno=listener.detach())
         self.pool = Pool(options.spawn or DEFAULT_POOL_SIZE)
         self.connections: set[Connection] = set()
+        self.turns = LoopTurns(TURN_SLICE_S)
         self.stopping = False
         self._stopped = Event()
         self._acceptor: gevent.Greenlet | None = None
@@ -131,6 +139,7 @@ class GeventServer:
                 handler.cancel()
             reaper.kill(block=False)
             self._close_listener()
+            self.turns.close()
         return EXIT_OK
 
     # accepting -----------------------------------------------------------------------------------

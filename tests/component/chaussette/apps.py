@@ -6,6 +6,7 @@ worker can serve several cases.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -150,13 +151,30 @@ def paste_factory(global_config: dict[str, Any], **local_config: Any) -> Callabl
     return from_paste
 
 
-def busy_pid(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """Keeps the CPU busy for ?ms= milliseconds (as a real view does), then answers with our pid."""
+def _keep_cpu_busy(environ: dict[str, Any]) -> None:
+    """For ?ms= milliseconds (default 2), without yielding, as a real view's Python code does."""
     until = time.perf_counter() + float(_query(environ).get("ms", "2")) / 1000
     while time.perf_counter() < until:
         pass
+
+
+def busy_pid(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Keeps the CPU busy (?ms=), then answers with our pid."""
+    _keep_cpu_busy(environ)
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [str(os.getpid()).encode()]
+
+
+_served_in_order = itertools.count(1)
+
+
+def busy_serial(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Keeps the CPU busy (?ms=), then answers with the rank of this request among those this worker
+    has started."""
+    serial = next(_served_in_order)
+    _keep_cpu_busy(environ)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(serial).encode()]
 
 
 def patch_report(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

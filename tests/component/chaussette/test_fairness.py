@@ -31,3 +31,27 @@ def test_connections_arriving_under_load_go_to_the_less_busy_worker(start_worker
     for client in clients:
         client.close()
     assert min(served.values()) >= 100 * MIN_SHARE, served
+
+
+PIPELINED = 40
+PIPELINED_MS = 5
+
+
+def test_a_connection_whose_next_request_is_already_in_does_not_hold_back_the_others(start_worker):
+    """A keep-alive client whose next request is always waiting (here: 40 pipelined requests of 5 ms of
+    CPU each) never makes its greenlet block, so without fair turns it would be served 40 times before
+    anyone else: another client's one request waited 200 ms. With turns, that request is served once
+    the current turn has had its slice (TURN_SLICE_S: 10 ms, about 2 of these requests)."""
+    worker = start_worker(f"{APPS}:busy_serial")
+    greedy = Client(worker.port)
+    request = b"GET /?ms=%d HTTP/1.1\r\nHost: test\r\n\r\n" % PIPELINED_MS
+    greedy.send(request * PIPELINED)
+    assert greedy.read_response().body == b"1"  # the worker is busy with greedy's queue from now on
+    other = Client(worker.port)
+    other.request("GET", f"/?ms={PIPELINED_MS}")
+    served_as = int(other.read_response().body)
+    greedy_serials = [int(greedy.read_response().body) for _ in range(PIPELINED - 1)]
+    other.close()
+    greedy.close()
+    assert served_as < PIPELINED // 2, f"served as request {served_as} of {PIPELINED + 1}"
+    assert sorted([1, served_as, *greedy_serials]) == list(range(1, PIPELINED + 2))
