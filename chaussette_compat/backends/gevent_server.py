@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import os
 import signal
 import socket
 from collections.abc import Callable, Iterator
@@ -160,10 +159,11 @@ class GeventServer:
                     gevent.sleep(_RESOURCE_BACKOFF_S)
                 continue  # ECONNABORTED and friends: that client is gone, take the next
             pool.spawn(self._handle, sock, peer)
-            # Fairness between workers sharing the socket: the worker already on a CPU would win every
-            # race for the next connection. Yielding the CPU (and the hub, so the new connection is
-            # served first) lets a woken sibling take it; measured in test_fairness.py.
-            os.sched_yield()
+            # Fairness between workers sharing the socket: yielding the hub serves the new connection
+            # first, so a busy worker takes one connection per turn and a woken sibling takes the next
+            # (test_fairness.py). Not os.sched_yield() as well: it hands the CPU to any runnable process
+            # whatever its nice, and during a rolling reload that is the starting worker (startup_nice):
+            # a surviving worker taking the reconnecting clients of a stopped one stalled for ~50 ms.
             gevent.sleep(0)
 
     def _handle(self, sock: Any, peer: Any) -> None:
