@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import gevent
 import gevent.event
+import gevent.lock
 import gevent.queue
 
 from circus_web_stack.config.loader import load_config
@@ -59,6 +60,8 @@ class Arbiter:
         self.started_at = time.time()
         self.event_listeners: list[EventListener] = [self._rearm_on_demand]
         self._on_demand: dict[str, list[gevent.Greenlet]] = {}  # watcher -> its socket waiters
+        # add, rm and reloadconfig change the set of watchers one at a time (other commands go on)
+        self._changing_watchers = gevent.lock.RLock()
         self.extensions: list[Extension] = list(extensions)
         self._stopped = gevent.event.Event()
         self._signals: gevent.queue.Queue = gevent.queue.Queue()
@@ -183,7 +186,9 @@ class Arbiter:
         results = {}
         order = start_order((w.name, w.priority) for w in chosen)
         for i, name in enumerate(order):
-            watcher = self.watchers[name]
+            watcher = self.watchers.get(name)
+            if watcher is None:  # removed meanwhile (during a warmup_delay)
+                continue
             if names is None and watcher.config.on_demand and watcher.config.use_sockets:
                 self._start_on_demand(watcher)
                 continue
@@ -331,11 +336,12 @@ class Arbiter:
     # ----------------------------------------------------------------- runtime changes
 
     def add_watcher(self, wcfg: Any, *, start: bool = False) -> Watcher:
-        if any(n.lower() == wcfg.name.lower() for n in self.watchers):
-            raise ClientError(f"a watcher named {wcfg.name!r} already exists", Errno.MESSAGE_ERROR)
-        watcher = self._make_watcher(wcfg)
-        self.watchers[wcfg.name] = watcher
-        self._emit(wcfg.name, "add", add_payload(time.time()))
+        with self._changing_watchers:
+            if any(n.lower() == wcfg.name.lower() for n in self.watchers):
+                raise ClientError(f"a watcher named {wcfg.name!r} already exists", Errno.MESSAGE_ERROR)
+            watcher = self._make_watcher(wcfg)
+            self.watchers[wcfg.name] = watcher
+            self._emit(wcfg.name, "add", add_payload(time.time()))
         if start and wcfg.on_demand and wcfg.use_sockets:
             self._start_on_demand(watcher)
         elif start:
@@ -343,13 +349,13 @@ class Arbiter:
         return watcher
 
     def remove_watcher(self, name: str, *, nostop: bool = False) -> None:
-        watcher = self.get_watcher(name)
-        if nostop:
-            watcher.detach()
-        else:
-            watcher.stop()
-        del self.watchers[watcher.name]
-        self._emit(watcher.name, "remove", remove_payload(time.time()))
+        with self._changing_watchers:
+            watcher = self.get_watcher(name)  # under the lock: a command before may have removed it
+            for waiter in self._on_demand.pop(watcher.name, []):
+                waiter.kill(block=False)
+            watcher.remove(nostop=nostop)
+            del self.watchers[watcher.name]
+            self._emit(watcher.name, "remove", remove_payload(time.time()))
 
     def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, Any]:
         self.reopen_logs()
@@ -372,6 +378,10 @@ class Arbiter:
         be bound, changes nothing. A changed socket is bound anew before the watchers using it are
         rolled onto it, and the old one is closed only after that. Unchanged watchers keep their
         processes."""
+        with self._changing_watchers:
+            return self._reload_config(path)
+
+    def _reload_config(self, path: str | None) -> dict[str, list[str]]:
         source = path or self.config.path
         if source is None:
             raise ClientError("this daemon was not started from a config file; nothing to reload")

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import gevent
@@ -110,6 +110,7 @@ class Watcher:
         self.processes: dict[int, Process] = {}
         self._hooks = HookRunner(dict(config.hooks))
         self._command_lock = gevent.lock.RLock()
+        self._removed = False  # by rm or reloadconfig: a command still holding this object fails
         self._flapping = self._new_flapping_tracker()
         self._paused_until_s: float | None = None
         self._spawner: gevent.Greenlet | None = None
@@ -169,15 +170,15 @@ class Watcher:
     # ----------------------------------------------------------------- commands
 
     def start(self) -> dict[str, list[int]]:
-        with self._command_lock:
+        with self._commanding():
             return self._start()
 
     def stop(self, *, fast: bool = False) -> dict[str, list[int]]:
-        with self._command_lock:
+        with self._commanding():
             return self._stop(fast=fast)
 
     def restart(self) -> dict[str, list[int]]:
-        with self._command_lock:
+        with self._commanding():
             stopped = self._stop()["stopped"]
             result = self._start()
             return {"stopped": stopped, "started": result["started"], "kept": result["kept"]}
@@ -185,7 +186,7 @@ class Watcher:
     def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, list[int]]:
         """Replace every process with a new one, ready before replaced (see `_roll`). Circus's
         meanings are kept: graceful=False is a restart, send_hup sends SIGHUP instead."""
-        with self._command_lock:
+        with self._commanding():
             if self.state == WatcherState.STOPPED:
                 return self._start() | {"stopped": []}
             if not graceful:
@@ -199,11 +200,11 @@ class Watcher:
             return self._roll(sequential=sequential)
 
     def incr(self, nb: int = 1) -> int:
-        with self._command_lock:
+        with self._commanding():
             return self._set_numprocesses(self.numprocesses + nb)
 
     def decr(self, nb: int = 1) -> int:
-        with self._command_lock:
+        with self._commanding():
             return self._set_numprocesses(max(0, self.numprocesses - nb))
 
     def wait_settled(self, timeout_s: float) -> bool:
@@ -220,12 +221,12 @@ class Watcher:
         return False
 
     def set_numprocesses(self, count: int) -> int:
-        with self._command_lock:
+        with self._commanding():
             return self._set_numprocesses(count)
 
     def set_options(self, options: dict[str, Any]) -> bool:
         """Apply option changes (the `set` command). Returns True when the processes were reloaded."""
-        with self._command_lock:
+        with self._commanding():
             new = self.config
             for key, value in options.items():
                 new = set_watcher_option(new, key, value)
@@ -235,7 +236,7 @@ class Watcher:
         """Adopt a new WatcherConfig (reloadconfig): reload the processes if something they were
         started with changed, or if `force_reload` (a socket they use was bound anew). Returns True
         when they were reloaded; raises ClientError, with the old config back, if that reload failed."""
-        with self._command_lock:
+        with self._commanding():
             if force_reload and new == self.config and self.state != WatcherState.STOPPED:
                 self._roll(sequential=False)
                 return True
@@ -254,7 +255,7 @@ class Watcher:
     ) -> list[int]:
         """Stop one process (or all) with the stop signal and SIGKILL after graceful_timeout; the
         watcher replaces them as usual."""
-        with self._command_lock:
+        with self._commanding():
             targets = [self._process(pid)] if pid is not None else self.live_processes()
             for proc in targets:
                 self._stop_process(proc, "kill command", signum=signum, timeout_s=graceful_timeout)
@@ -336,17 +337,33 @@ class Watcher:
         self._emit("stop", stop_payload(time.time()))
         return {"stopped": sorted(p.pid for p in procs)}
 
-    def detach(self) -> list[int]:
-        """Forget the processes without signalling them (`rm --nostop`): nothing respawns them and
-        nothing stops them; they keep running on their own. Their exits are still reaped."""
+    def remove(self, *, nostop: bool = False) -> None:
+        """Stop the processes (or, with `nostop`, forget them: `rm --nostop`) and refuse every later
+        command: one that was waiting for this watcher's lock (an `incr` queued behind the stop)
+        must not start processes nobody supervises."""
+        with self._commanding():
+            if nostop:
+                self._detach()
+            else:
+                self._stop()
+            self._removed = True
+
+    def _detach(self) -> None:
+        """Nothing respawns the processes and nothing stops them; they keep running on their own.
+        Their exits are still reaped."""
+        self._cancel_background()
+        if self.state != WatcherState.STOPPED:
+            self._set_state(WatcherState.STOPPING)
+            self._set_state(WatcherState.STOPPED)
+        log.info("%s removed without stopping; pids %s keep running unsupervised", self.name, self.pids())
+
+    @contextlib.contextmanager
+    def _commanding(self) -> Iterator[None]:
+        """One command at a time on this watcher, and none once it has been removed."""
         with self._command_lock:
-            self._cancel_background()
-            if self.state != WatcherState.STOPPED:
-                self._set_state(WatcherState.STOPPING)
-                self._set_state(WatcherState.STOPPED)
-            detached = self.pids()
-            log.info("%s removed without stopping; pids %s keep running unsupervised", self.name, detached)
-            return detached
+            if self._removed:
+                raise ClientError(f"program {self.name} was removed", Errno.MESSAGE_ERROR)
+            yield
 
     def hurry_stopping(self) -> None:
         """A fast stop: every process already on its way out (a reload, max_age, a `stop` command

@@ -212,3 +212,26 @@ def test_a_long_stop_never_blocks_another_watchers_commands(circusd, tmp_path):
     assert d.wait_exit(20) == 0
     slow.join(20)
     assert len(outcome) == 1
+
+
+def test_a_command_queued_behind_rm_fails_instead_of_starting_unsupervised_processes(circusd, tmp_path):
+    """`incr` found the watcher, then waited for its lock while `rm` stopped it: once its turn came it
+    used to start a process on a watcher the daemon no longer had, which nothing would ever stop."""
+    script, marker = stubborn_script(tmp_path)
+    d = circusd(f"""
+        [watcher:stubborn]
+        cmd = {PY} {script}
+        graceful_timeout = 2
+    """)
+    wait_until(marker.exists, 10, "stubborn ignoring SIGTERM")
+    removed: list[dict] = []
+    removing = threading.Thread(target=lambda: removed.append(d.call("rm", name="stubborn", waiting=True)))
+    removing.start()
+    d.wait_log(r"stopping stubborn#1 .* with SIGTERM")
+    queued = d.call("incr", name="stubborn", waiting=True)
+    removing.join(30)
+    assert removed and removed[0]["status"] == "ok", removed
+    assert queued["status"] == "error", queued
+    assert queued["reason"] == "program stubborn was removed", queued
+    assert d.call("list")["watchers"] == []
+    wait_until(lambda: not d.children(), 10, "no process left under circusd")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import http.client
 import socket
 import sys
+import threading
 
+from circus_web_stack.testing.programs import stubborn_script
 from circus_web_stack.testing.waiting import wait_until
 
 PY = sys.executable
@@ -103,3 +105,30 @@ def test_a_broken_file_or_an_unbindable_socket_changes_nothing(circusd, tmp_path
         taken.close()
     assert d.call("list", name="web")["pids"] == pids
     assert fetch(port) == "one"
+
+
+def test_rm_while_reloadconfig_removes_the_same_watcher_waits_its_turn(circusd, tmp_path):
+    """Commands that add or remove watchers (add, rm, reloadconfig) take turns: an `rm` of the watcher a
+    reloadconfig is still stopping waits for it and then says the watcher is gone, instead of both
+    deleting it (an internal error, and a half-applied reloadconfig)."""
+    script, marker = stubborn_script(tmp_path)
+    d = circusd(f"""
+        [watcher:stubborn]
+        cmd = {PY} {script}
+        graceful_timeout = 2
+        [watcher:quick]
+        cmd = sleep 1000
+    """)
+    wait_until(marker.exists, 10, "stubborn ignoring SIGTERM")
+    d.ini_path.write_text("[watcher:quick]\ncmd = sleep 1000\n")
+    replies: list[dict] = []
+    reloading = threading.Thread(target=lambda: replies.append(d.call("reloadconfig", waiting=True)))
+    reloading.start()
+    d.wait_log(r"stopping stubborn#1 .* with SIGTERM")
+    removed = d.call("rm", name="stubborn", waiting=True)
+    reloading.join(30)
+    assert replies and replies[0]["status"] == "ok", replies
+    assert replies[0]["changes"]["removed"] == ["stubborn"]
+    assert removed["status"] == "error", removed
+    assert removed["reason"] == "program stubborn not found", removed
+    assert d.call("list")["watchers"] == ["quick"]
