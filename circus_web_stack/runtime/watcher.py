@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NoReturn
 
 import gevent
@@ -89,6 +89,35 @@ def _no_emit(watcher: str, event: str, payload: dict[str, Any]) -> None:
     return None
 
 
+STREAM_NAMES = ("stdout", "stderr")
+
+
+def _open_configured_streams(config: Any, names: Iterable[str]) -> dict[str, Any]:
+    """The streams `config` names among `names`, opened; if one cannot be, none is left open."""
+    opened: dict[str, Any] = {}
+    try:
+        for name in names:
+            spec = getattr(config, f"{name}_stream")
+            if spec is not None:
+                opened[name] = streams.open_stream(
+                    spec.class_name, dict(spec.options), option_prefix=f"{name}_stream"
+                )
+    except BaseException:
+        for stream in opened.values():
+            with contextlib.suppress(Exception):
+                stream.close()
+        raise
+    if "stderr" in names and "stderr" not in opened and not config.close_child_stderr:
+        opened["stderr"] = streams.InheritedStderr()
+    return opened
+
+
+def _close_after(stream: Any, pumps: list[gevent.Greenlet]) -> None:
+    gevent.joinall(pumps)
+    with contextlib.suppress(Exception):
+        stream.close()
+
+
 class Watcher:
     """Usable on its own (on a gevent hub) or under an Arbiter, which passes sockets and the event sink."""
 
@@ -116,7 +145,7 @@ class Watcher:
         self._spawner: gevent.Greenlet | None = None
         self._timers: dict[str, gevent.Greenlet] = {}
         self._streams: dict[str, Any] = {}
-        self._pumps: set[gevent.Greenlet] = set()
+        self._pumps: dict[gevent.Greenlet, Any] = {}  # each pump and the stream it writes to
         self._variables_cache: tuple[Any, dict[str, str]] | None = None
         self._generation = 0
         # A rolling reload owns the process set while it runs: the reconciler stays out of its way.
@@ -403,8 +432,13 @@ class Watcher:
         changed = [k for k, v in new.option_values().items() if before.get(k) != v]
         if not changed:
             return False
-        if new.hooks != old.hooks:
-            self._hooks = HookRunner(dict(new.hooks))  # a hook that cannot be imported changes nothing
+        hooks = HookRunner(dict(new.hooks)) if new.hooks != old.hooks else None  # may fail: nothing changed
+        streams_changed = new.stdout_stream != old.stdout_stream or new.stderr_stream != old.stderr_stream
+        fresh = None
+        if streams_changed and self.state != WatcherState.STOPPED:
+            fresh = _open_configured_streams(new, STREAM_NAMES)  # one that cannot open changes nothing
+        if hooks is not None:
+            self._hooks = hooks
         self.config = new
         if new.flapping != old.flapping:
             self._flapping = self._new_flapping_tracker()
@@ -412,12 +446,15 @@ class Watcher:
             self._emit("updated", updated_payload(time.time(), key=key))
         if self.state == WatcherState.STOPPED:
             return False
-        if new.stdout_stream != old.stdout_stream or new.stderr_stream != old.stderr_stream:
-            self._close_streams()
-            self._open_streams()
+        # New processes write to the new streams; the ones they replace keep theirs until they exit.
+        previous_streams = None
+        if fresh is not None:
+            previous_streams, self._streams = self._streams, fresh
         if force_reload or any(needs_reload(k) for k in changed):
-            self._roll(sequential=False, previous_config=old)
+            self._roll(sequential=False, previous_config=old, previous_streams=previous_streams)
             return True
+        if previous_streams is not None:
+            self._close_when_unused(previous_streams)
         self._reconcile()
         return False
 
@@ -601,10 +638,12 @@ class Watcher:
             gevent.spawn_later(priority.LOWERED_AT_MOST_S, self._restore_priority, proc)
         gevent.spawn(self._watch_exit, proc)
         if child.stdout_fd is not None:
-            self._add_pump(streams.pump_pipe(child.stdout_fd, self._stream("stdout"), proc.pid, "stdout"))
+            stream = self._stream("stdout")
+            self._add_pump(streams.pump_pipe(child.stdout_fd, stream, proc.pid, "stdout"), stream)
         if child.stderr_fd is not None:
-            sink = TailTap(self._stream("stderr"), proc.stderr_tail)
-            self._add_pump(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"))
+            stream = self._stream("stderr")
+            sink = TailTap(stream, proc.stderr_tail)
+            self._add_pump(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"), stream)
         log.info("spawned %s pid=%d", proc.label, proc.pid)
         self._emit("spawn", spawn_payload(proc.pid, proc.started, wid=proc.wid))
         if not self._awaits_ready_signal():
@@ -642,9 +681,9 @@ class Watcher:
             self._open_streams()
         return self._streams.get(name) or streams.InheritedStderr()
 
-    def _add_pump(self, pump: gevent.Greenlet) -> None:
-        self._pumps.add(pump)
-        pump.link(self._pumps.discard)
+    def _add_pump(self, pump: gevent.Greenlet, stream: Any) -> None:
+        self._pumps[pump] = stream
+        pump.link(lambda ended: self._pumps.pop(ended, None))
 
     def _on_spawn_failure(self, wid: int, exc: Exception) -> None:
         self._spawn_failures += 1
@@ -873,12 +912,15 @@ class Watcher:
 
     # ----------------------------------------------------------------- reload
 
-    def _roll(self, *, sequential: bool, previous_config: Any = None) -> dict[str, list[int]]:
+    def _roll(
+        self, *, sequential: bool, previous_config: Any = None, previous_streams: dict[str, Any] | None = None
+    ) -> dict[str, list[int]]:
         """The rolling reload: start up to max_surge new processes, stop an old one only once a new
         one is ready, until none of the old generation is left (core.restart_plan decides each step).
         A new process that exits or misses ready_timeout rolls the reload back: the new processes
-        are stopped, the old ones keep serving, the config (if it changed) is restored, and a
-        ClientError names the cause."""
+        are stopped, the old ones keep serving, the config and streams (if they changed) are restored,
+        and a ClientError names the cause."""
+        previous = (previous_config, previous_streams)
         self._generation += 1
         old = {p.pid: p for p in self.live_processes()}
         new: dict[int, Process] = {}
@@ -891,7 +933,7 @@ class Watcher:
                 if failure is None and self.arbiter is not None and self.arbiter.stopping:
                     failure = "circusd is stopping"
                 if failure is not None:
-                    self._roll_back(new, failure, previous_config)
+                    self._roll_back(new, failure, *previous)
                 for pid in [pid for pid, p in old.items() if p.exited.is_set()]:
                     del old[pid]  # died on its own meanwhile: the plan simply sees one fewer
                 starting = sum(1 for p in new.values() if p.state == ProcessState.STARTING)
@@ -914,9 +956,7 @@ class Watcher:
                 for _ in range(step.spawn):
                     proc = self._spawn_one()
                     if proc is None:
-                        self._roll_back(
-                            new, f"cannot spawn {self.config.cmd!r} (see the log)", previous_config
-                        )
+                        self._roll_back(new, f"cannot spawn {self.config.cmd!r} (see the log)", *previous)
                     new[proc.pid] = proc
                 if step.spawn or step.stop_old or step.done:
                     self._emit(
@@ -926,13 +966,15 @@ class Watcher:
                 if step.done:
                     failure = self._rolling_failure(new)  # a new process may have died on the last step
                     if failure is not None:
-                        self._roll_back(new, failure, previous_config)
+                        self._roll_back(new, failure, *previous)
                     break
                 self._changed.wait(self._next_ready_deadline(new))
         finally:
             self._rolling = False
         for proc in retired:
             proc.wait_exited()
+        if previous_streams is not None:
+            self._close_when_unused(previous_streams)
         log.info("%s reloaded: %d new process(es) ready, %d old stopped", self.name, len(new), len(retired))
         self._reconcile()
         return {"stopped": [p.pid for p in retired], "started": sorted(new), "kept": []}
@@ -959,12 +1001,21 @@ class Watcher:
             return why + stderr_tail_suffix(proc)
         return None
 
-    def _roll_back(self, new: dict[int, Process], cause: str, previous_config: Any) -> NoReturn:
+    def _roll_back(
+        self,
+        new: dict[int, Process],
+        cause: str,
+        previous_config: Any,
+        previous_streams: dict[str, Any] | None,
+    ) -> NoReturn:
         for proc in new.values():
             self._stop_process(proc, "reload rolled back")
         if previous_config is not None:
             self.config = previous_config
             self._hooks = HookRunner(dict(previous_config.hooks))
+        if previous_streams is not None:
+            rolled_back, self._streams = self._streams, previous_streams
+            self._close_when_unused(rolled_back)
         for proc in new.values():
             proc.wait_exited()
         self._rolling = False
@@ -979,22 +1030,24 @@ class Watcher:
     # ----------------------------------------------------------------- streams
 
     def _open_streams(self) -> None:
-        for name in ("stdout", "stderr"):
-            spec = getattr(self.config, f"{name}_stream")
-            if spec is not None and name not in self._streams:
-                self._streams[name] = streams.open_stream(
-                    spec.class_name, dict(spec.options), option_prefix=f"{name}_stream"
-                )
-        if "stderr" not in self._streams and not self.config.close_child_stderr:
-            self._streams["stderr"] = streams.InheritedStderr()
+        """Open the config's streams that are not open yet (all of them at start)."""
+        wanted = [name for name in STREAM_NAMES if name not in self._streams]
+        self._streams.update(_open_configured_streams(self.config, wanted))
 
     def _close_streams(self) -> None:
-        pumps, self._pumps = self._pumps, set()
+        pumps, self._pumps = self._pumps, {}
         gevent.joinall([p for p in pumps if not p.dead], timeout=5.0)
         for stream in self._streams.values():
             with contextlib.suppress(Exception):
                 stream.close()
         self._streams.clear()
+
+    def _close_when_unused(self, retired: dict[str, Any]) -> None:
+        """Close streams new processes no longer get, once the pumps still writing to them have ended
+        (their processes exited), so no last line is lost."""
+        for stream in retired.values():
+            users = [pump for pump, target in self._pumps.items() if target is stream]
+            gevent.spawn(_close_after, stream, users)
 
     def reopen_streams(self) -> None:
         for stream in self._streams.values():
