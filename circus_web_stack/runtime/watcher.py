@@ -1011,8 +1011,11 @@ class Watcher:
         for proc in new.values():
             self._stop_process(proc, "reload rolled back")
         if previous_config is not None:
+            flapping_changed = previous_config.flapping != self.config.flapping
             self.config = previous_config
             self._hooks = HookRunner(dict(previous_config.hooks))
+            if flapping_changed:
+                self._flapping = self._new_flapping_tracker()
         if previous_streams is not None:
             rolled_back, self._streams = self._streams, previous_streams
             self._close_when_unused(rolled_back)

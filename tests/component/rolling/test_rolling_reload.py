@@ -4,7 +4,9 @@ broken deploy rolled back with the old processes untouched."""
 from __future__ import annotations
 
 import http.client
+import signal
 import sys
+import textwrap
 import threading
 import time
 
@@ -238,3 +240,26 @@ def test_max_surge_starts_several_at_once(circusd, tmp_path):
         assert first["new"] == 4 and first["old"] == 4
     finally:
         events.close()
+
+
+def test_a_rolled_back_reload_restores_the_flapping_rule(circusd):
+    """A reloadconfig changing flapping.attempts together with a broken cmd: the reload rolls back,
+    and the old rule (2 exits in 10 s pause the watcher) applies again, not the 50 of the new file."""
+    ini = """
+        [watcher:sleeper]
+        cmd = {cmd}
+        warmup_delay = 0.5
+        flapping.attempts = {attempts}
+        flapping.window = 10
+        flapping.retry_in = 5
+    """
+    d = circusd(ini.format(cmd="sleep 1000", attempts=2))
+    wait_until(lambda: d.call("list", name="sleeper")["pids"], 10, "the first process")
+    d.ini_path.write_text(textwrap.dedent(ini.format(cmd="false", attempts=50)))
+    reply = d.call("reloadconfig", waiting=True)
+    assert reply["status"] == "error" and "rolled back" in reply["reason"], reply
+    for _ in range(2):  # exits the daemon did not ask for
+        (pid,) = wait_until(lambda: d.call("list", name="sleeper")["pids"], 10, "a live process")
+        d.call("signal", name="sleeper", signum=signal.SIGKILL)
+        wait_until(lambda p=pid: p not in d.call("list", name="sleeper")["pids"], 10, f"pid {pid} gone")
+    d.wait_log(r"sleeper is flapping: 2 exits within 10s")
