@@ -54,10 +54,13 @@ def get(port: int, conn: http.client.HTTPConnection | None = None) -> tuple[int,
 
 
 class Load:
-    """Bounded load: `clients` threads, half keep-alive, each up to `limit` requests; every failure kept."""
+    """Bounded load: `clients` threads, half keep-alive, each up to `limit` requests and `max_s` seconds;
+    every failure kept. The limit is well above what a test's reloads take (the server answers about
+    10,000 requests a second here): a client that runs out stops the load a test waits for."""
 
-    def __init__(self, port: int, clients: int = 8, limit: int = 5000) -> None:
+    def __init__(self, port: int, clients: int = 8, limit: int = 200_000, max_s: float = 60.0) -> None:
         self.port, self.ok, self.failures = port, 0, []
+        self.deadline = time.monotonic() + max_s
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.threads = [
@@ -67,7 +70,7 @@ class Load:
     def _run(self, keep_alive: bool, limit: int) -> None:
         conn = None
         for _ in range(limit):
-            if self._stop.is_set():
+            if self._stop.is_set() or time.monotonic() > self.deadline:
                 break
             retried = False
             while True:
