@@ -20,6 +20,8 @@ from typing import Any, TextIO
 import zmq
 
 from circus_web_stack.cli.client import (
+    CURVE_CLIENT_KEY_ENV,
+    CURVE_SERVER_KEY_ENV,
     DEFAULT_TIMEOUT_S,
     ENDPOINT_ENV,
     CallError,
@@ -27,9 +29,9 @@ from circus_web_stack.cli.client import (
     CircusClient,
     CurveKeys,
     apply_curve,
+    curve_keys_from_options,
     default_endpoint,
     iter_messages,
-    load_curve_keys,
 )
 from circus_web_stack.cli.progress import ReloadProgress
 from circus_web_stack.cli.render import render_error, render_json, render_reply
@@ -52,8 +54,6 @@ EXIT_USAGE = 2  # the command line is wrong; nothing was sent
 WAITING_TIMEOUT_S = 300.0
 EXIT_UNREACHABLE = 3  # no reply from the daemon (not running, wrong endpoint, permissions, timeout)
 
-CURVE_SERVER_KEY_ENV = "CIRCUSCTL_CURVE_SERVER_KEY"
-CURVE_CLIENT_KEY_ENV = "CIRCUSCTL_CURVE_CLIENT_KEY"
 HISTORY_FILE = "~/.circusctl_history"
 NAME_CACHE_S = 5.0
 PROG = "circusctl"
@@ -438,11 +438,7 @@ def _timeout_message(exc: CallTimeout, options: Options) -> str:
 
 
 def _curve_keys(options: Options) -> CurveKeys | None:
-    if not options.curve_server_key:
-        if options.curve_client_key:
-            raise UsageError("--curve-client-key needs --curve-server-key (the daemon's public key)")
-        return None
-    return load_curve_keys(options.curve_server_key, options.curve_client_key)
+    return curve_keys_from_options(options.curve_server_key, options.curve_client_key)
 
 
 def _version() -> str:

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--curve-key-file",
         help="circusd's CurveZMQ secret key file: to reach its endpoints and encrypt the stats endpoint",
     )
+    parser.add_argument(
+        "--curve-client-keys-dir",
+        help="with --curve-key-file: admit to the stats endpoint only the client public keys (*.key) in "
+        "this directory, as circusd does on its endpoints (circusd passes its curve_client_keys_dir)",
+    )
     parser.add_argument("--log-level", default="info", help="debug, info, warning, error, critical")
     parser.add_argument("--log-output", default="stderr", help="'-' or stdout, stderr, or a file path")
     parser.add_argument(
@@ -114,29 +119,46 @@ def main(argv: list[str] | None = None) -> int:
         # circusd's public key admits its circusd-stats.
         curve = (public, secret, public, secret)
         client_curve = CurveKeys(public, public, secret)
+    if args.curve_client_keys_dir and curve is None:
+        print("circusd-stats: --curve-client-keys-dir needs --curve-key-file", file=sys.stderr)
+        return EXIT_USAGE
+    if args.curve_client_keys_dir and not os.path.isdir(args.curve_client_keys_dir):
+        print(
+            f"circusd-stats: --curve-client-keys-dir {args.curve_client_keys_dir} is not a directory",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     _raise_file_limit()
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    client = CircusClient(args.endpoint, timeout=5.0, curve=client_curve)
-    try:
-        streamer = StatsStreamer(
-            client.call_ok, args.pubsub, args.statspoint, interval_s=args.interval, curve=curve
-        )
-    except (zmq.ZMQError, ConfigError) as exc:
-        client.close()
-        print(f"circusd-stats: cannot bind the stats endpoint {args.statspoint}: {exc}", file=sys.stderr)
-        return EXIT_BIND
-    log.info("publishing statistics on %s every %gs", args.statspoint, args.interval)
-    try:
-        streamer.run()
-    except DaemonGone as exc:
-        log.error("%s", exc)
-        return EXIT_DAEMON_GONE
-    except SystemExit:
-        return EXIT_OK
-    finally:
-        streamer.close()
-        client.close()
+    with contextlib.ExitStack() as cleanup:
+        if args.curve_client_keys_dir:
+            # pyzmq's own ZAP handler, in a thread (this process has no gevent hub); it answers for
+            # every server socket of the context, which here is only the stats endpoint.
+            from zmq.auth.thread import ThreadAuthenticator
+
+            authenticator = ThreadAuthenticator(zmq.Context.instance(), log=log)
+            authenticator.start()
+            cleanup.callback(authenticator.stop)
+            authenticator.configure_curve(domain="*", location=args.curve_client_keys_dir)
+        client = CircusClient(args.endpoint, timeout=5.0, curve=client_curve)
+        cleanup.callback(client.close)
+        try:
+            streamer = StatsStreamer(
+                client.call_ok, args.pubsub, args.statspoint, interval_s=args.interval, curve=curve
+            )
+        except (zmq.ZMQError, ConfigError) as exc:
+            print(f"circusd-stats: cannot bind the stats endpoint {args.statspoint}: {exc}", file=sys.stderr)
+            return EXIT_BIND
+        cleanup.callback(streamer.close)
+        log.info("publishing statistics on %s every %gs", args.statspoint, args.interval)
+        try:
+            streamer.run()
+        except DaemonGone as exc:
+            log.error("%s", exc)
+            return EXIT_DAEMON_GONE
+        except SystemExit:
+            return EXIT_OK
     return EXIT_OK
 
 

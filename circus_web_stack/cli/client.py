@@ -25,6 +25,9 @@ from circus_web_stack.protocol.endpoints import default_endpoints, default_runti
 from circus_web_stack.protocol.pubsub import Event, decode_event
 
 ENDPOINT_ENV = "CIRCUSCTL_ENDPOINT"
+# The same keys reach one daemon's control, event and stats endpoints: circusctl and circus-top share them.
+CURVE_SERVER_KEY_ENV = "CIRCUSCTL_CURVE_SERVER_KEY"
+CURVE_CLIENT_KEY_ENV = "CIRCUSCTL_CURVE_CLIENT_KEY"
 DEFAULT_TIMEOUT_S = 5.0
 
 
@@ -78,6 +81,16 @@ def load_curve_keys(server_key: str, client_key: str | None = None) -> CurveKeys
         if client_secret is None:
             raise ValueError(f"{client_key}: no secret key in it (give the .key_secret file)")
     return CurveKeys(server_public, client_public, client_secret)
+
+
+def curve_keys_from_options(server_key: str | None, client_key: str | None) -> CurveKeys | None:
+    """The keys --curve-server-key and --curve-client-key give (None: no CurveZMQ). Raises ValueError
+    for a client key without the daemon's public key, or a key that cannot be read."""
+    if not server_key:
+        if client_key:
+            raise ValueError("--curve-client-key needs --curve-server-key (the daemon's public key)")
+        return None
+    return load_curve_keys(server_key, client_key)
 
 
 def default_endpoint(env: Mapping[str, str] | None = None, uid: int | None = None) -> str:

@@ -25,6 +25,12 @@ from rich.table import Table
 from rich.text import Text
 
 from circus_web_stack import __version__
+from circus_web_stack.cli.client import (
+    CURVE_CLIENT_KEY_ENV,
+    CURVE_SERVER_KEY_ENV,
+    apply_curve,
+    curve_keys_from_options,
+)
 from circus_web_stack.protocol.stats import (
     CIRCUS_TOPIC,
     NOT_AVAILABLE,
@@ -382,6 +388,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--endpoint", default=default, help=f"the stats endpoint (default {default})")
     parser.add_argument(
+        "--curve-server-key",
+        default=os.environ.get(CURVE_SERVER_KEY_ENV),
+        help=f"circusd's CURVE public key, Z85 or a file (${CURVE_SERVER_KEY_ENV})",
+    )
+    parser.add_argument(
+        "--curve-client-key",
+        default=os.environ.get(CURVE_CLIENT_KEY_ENV),
+        help=f"this client's CURVE secret key file (${CURVE_CLIENT_KEY_ENV})",
+    )
+    parser.add_argument(
         "--process-timeout",
         type=float,
         default=None,
@@ -419,9 +435,15 @@ def main(argv: list[str] | None = None) -> int:
     from rich.live import Live
     from zmq.utils.monitor import recv_monitor_message
 
+    try:
+        curve = curve_keys_from_options(args.curve_server_key, args.curve_client_key)
+    except ValueError as exc:
+        print(f"circus-top: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     ctx = zmq.Context.instance()
     sub = ctx.socket(zmq.SUB)
     sub.linger = 0
+    apply_curve(sub, curve)
     sub.setsockopt(zmq.SUBSCRIBE, STATS_TOPIC_PREFIX.encode())
     monitor = sub.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED)
     sub.connect(args.endpoint)

@@ -76,6 +76,8 @@ def stats_watcher_config(config: Config, endpoints: dict[str, str]) -> WatcherCo
     ]
     if daemon.curve_secret_key_file:
         args += ["--curve-key-file", daemon.curve_secret_key_file]
+        if daemon.curve_client_keys_dir:
+            args += ["--curve-client-keys-dir", daemon.curve_client_keys_dir]
     options = {"cmd": shlex.quote(sys.executable), "args": args, "singleton": True, "copy_env": True}
     return parse_watcher(STATS_WATCHER, options, source="[circus] statsd")
 

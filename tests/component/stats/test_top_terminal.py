@@ -4,14 +4,19 @@ endpoint cannot be reached."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zmq
+import zmq.auth
 
+from circus_web_stack.cli.client import load_curve_keys
 from circus_web_stack.testing.waiting import wait_until
 
 from .conftest import stats_endpoint
@@ -153,3 +158,67 @@ def test_circus_own_circus_top_reads_our_stream(circusd, tmp_path, circus_peer):
         assert f"127.0.0.1:{sock['port']}" in screen
     finally:
         term.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _subscriber(endpoint: str, server_public: str, client_secret: str | None) -> zmq.Socket:
+    sock = zmq.Context.instance().socket(zmq.SUB)
+    sock.linger = 0
+    if client_secret is not None:
+        keys = load_curve_keys(server_public, client_secret)
+        sock.curve_serverkey = keys.server_public
+        sock.curve_publickey = keys.client_public
+        sock.curve_secretkey = keys.client_secret
+    sock.subscribe(b"stat.")
+    sock.connect(endpoint)
+    return sock
+
+
+def test_over_curve_the_stats_reach_only_admitted_keys_and_circus_top_reads_them(circusd, terminal, tmp_path):
+    """With curve_client_keys_dir the stats endpoint admits the same client keys as the daemon's own
+    endpoints (circusd-stats runs pyzmq's ZAP handler); circus-top takes circusctl's key options."""
+    keys, allowed = tmp_path / "keys", tmp_path / "allowed"
+    keys.mkdir()
+    allowed.mkdir()
+    server_public, server_secret = zmq.auth.create_certificates(str(keys), "server")
+    client_public, client_secret = zmq.auth.create_certificates(str(keys), "client")
+    _, stranger_secret = zmq.auth.create_certificates(str(keys), "stranger")
+    os.rename(client_public, allowed / "client.key")
+    control, pubsub, stats = (free_port() for _ in range(3))
+    daemon = circusd(f"""
+        [circus]
+        endpoint = tcp://127.0.0.1:{control}
+        pubsub_endpoint = tcp://127.0.0.1:{pubsub}
+        stats_endpoint = tcp://127.0.0.1:{stats}
+        curve_secret_key_file = {server_secret}
+        curve_client_keys_dir = {allowed}
+        statsd = true
+        stats_interval = 0.2
+        [watcher:web]
+        cmd = sleep 1000
+    """)
+    daemon.wait_children(2)
+    endpoint = f"tcp://127.0.0.1:{stats}"
+    admitted = _subscriber(endpoint, server_public, client_secret)
+    stranger = _subscriber(endpoint, server_public, stranger_secret)
+    plain = _subscriber(endpoint, server_public, None)
+    try:
+        assert admitted.poll(15_000), "no statistics reached the admitted key"
+        admitted.recv_multipart()
+        # The admitted key has been receiving; the others were connecting all that time. 2 s more is
+        # 10 intervals: a stranger let in would have had one by then.
+        assert not stranger.poll(2_000) and not plain.poll(0)
+    finally:
+        for sock in (admitted, stranger, plain):
+            sock.close()
+    term = terminal(
+        "--endpoint", endpoint, "--curve-server-key", server_public, "--curve-client-key", client_secret
+    )
+    term.wait_screen("web (1)", timeout=15)
+    term.keys("q")
+    assert term.wait_exit() == 0
