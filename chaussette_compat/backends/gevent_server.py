@@ -1,10 +1,11 @@
 """The default backend: our own accept loop on gevent, a bounded pool of connection greenlets,
 deadline-based timeouts, and a graceful stop that really drains (unlike Chaussette's and gevent.pywsgi).
 
-Rule: one accept per turn of the loop, so workers sharing one socket share the load (gunicorn's
-max_accept=1); connections take turns too (`LoopTurns`), so one eager keep-alive client cannot hold
-the worker; the stop signal closes the listener, closes idle connections, lets in-flight requests
-finish with `Connection: close`, and returns once the pool is empty or --graceful-timeout has passed.
+Rule: after each accept the new connection is served before the next accept, so workers sharing one
+socket share the load (gunicorn's max_accept=1); connections take turns too (`LoopTurns`), so one
+eager keep-alive client cannot hold the worker; the stop signal closes the listener, closes idle
+connections, lets in-flight requests finish with `Connection: close`, and returns once the pool is
+empty or --graceful-timeout has passed.
 """
 
 from __future__ import annotations
@@ -160,10 +161,12 @@ class GeventServer:
                 continue  # ECONNABORTED and friends: that client is gone, take the next
             pool.spawn(self._handle, sock, peer)
             # Fairness between workers sharing the socket: yielding the hub serves the new connection
-            # first, so a busy worker takes one connection per turn and a woken sibling takes the next
-            # (test_fairness.py). Not os.sched_yield() as well: it hands the CPU to any runnable process
-            # whatever its nice, and during a rolling reload that is the starting worker (startup_nice):
-            # a surviving worker taking the reconnecting clients of a stopped one stalled for ~50 ms.
+            # first, so a worker busy with requests leaves the next connections to a woken sibling
+            # (test_fairness.py). An idle worker may still take a whole burst: sleep(0) resumes it in
+            # the same pass of callbacks, and accept() tries before it waits. Not os.sched_yield() as
+            # well: it hands the CPU to any runnable process whatever its nice, and during a rolling
+            # reload that is the starting worker (startup_nice): a surviving worker taking the
+            # reconnecting clients of a stopped one stalled for ~50 ms.
             gevent.sleep(0)
 
     def _handle(self, sock: Any, peer: Any) -> None:

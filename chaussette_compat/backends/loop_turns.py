@@ -13,7 +13,8 @@ the I/O events of the next poll have been handled. Not `gevent.sleep(0)`: a gree
 callback and yielding that way is resumed in the same pass of callbacks, before any poll. Nor a bare
 timer: libev runs expired timers before the I/O events of the same poll. So a timer (which also keeps
 that poll from blocking) queues the waiting greenlets as callbacks, which the hub runs only after it
-has handled that poll's I/O. Under `slice_s` a connection goes on at once, so fast apps pay nothing.
+has handled that poll's I/O. Under `slice_s` a connection goes on at once: an app whose turns stay
+short never waits, and one whose eager clients fill whole turns pays for the fairness (TURN_SLICE_S).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class LoopTurns:
         self.started = monotonic()
         self._loop = gevent.get_hub().loop
         self._check = self._loop.check()
+        self._check.ref = False  # it must not keep the hub's loop alive on its own
         self._check.start(self._turned)
         self._wake = self._loop.timer(_NEXT_POLL_S)
         self._waiting: list[Waiter] = []

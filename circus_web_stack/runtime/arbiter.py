@@ -209,6 +209,8 @@ class Arbiter:
         whenever the watcher stops, and after a reloadconfig rebinds its sockets."""
         for waiter in self._on_demand.pop(watcher.name, []):
             waiter.kill(block=False)
+        if self.watchers.get(watcher.name) is not watcher or watcher.removed:
+            return  # removed (its stop announced "stop" before it left): nothing to wait for
         names = watcher.config.referenced_sockets() or set(self.sockets.fds())
         listeners = [self.sockets.get(n) for n in names if self.sockets.get(n) is not None]
         if not listeners:
@@ -230,7 +232,12 @@ class Arbiter:
             for other in self._on_demand.pop(watcher.name, []):
                 if other is not gevent.getcurrent():
                     other.kill(block=False)
-            if watcher.state == WatcherState.STOPPED and self.state == DaemonState.RUNNING:
+            if (
+                watcher.state == WatcherState.STOPPED
+                and self.state == DaemonState.RUNNING
+                and self.watchers.get(watcher.name) is watcher
+                and not watcher.removed
+            ):
                 log.info("%s: a connection is waiting; starting on demand", watcher.name)
                 watcher.start()
 
@@ -359,12 +366,17 @@ class Arbiter:
 
     def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, Any]:
         self.reopen_logs()
-        return {
-            w.name: w.reload(graceful=graceful, sequential=sequential)
-            for w in (
-                self.watchers[n] for n in start_order((w.name, w.priority) for w in self.watchers.values())
-            )
-        }
+        results = {}
+        for name in start_order((w.name, w.priority) for w in self.watchers.values()):
+            watcher = self.watchers.get(name)
+            if watcher is None or watcher.removed:  # an rm meanwhile
+                continue
+            try:
+                results[name] = watcher.reload(graceful=graceful, sequential=sequential)
+            except ClientError:
+                if not watcher.removed:
+                    raise
+        return results
 
     def restart(self) -> dict[str, Any]:
         """Every watcher stopped, then started; the sockets stay bound, so nothing is refused (Circus
@@ -395,7 +407,15 @@ class Arbiter:
                 "[circus] options changed (%s); they take effect when circusd restarts",
                 ", ".join(change.daemon_keys),
             )
-        for name in (*change.added_watchers, *change.changed_watchers):
+        # Against what runs, not only the last file: an `rm` since then leaves a watcher of the file to
+        # start again, an `add` of a name the file now has takes the file's config.
+        running = set(self.watchers)
+        removed = [n for n in change.removed_watchers if n in running]
+        scaled = [n for n in change.scaled_only if n in running]
+        changed = [n for n in change.changed_watchers if n in running]
+        adopted = [n for n in change.added_watchers if n in running]
+        added = [w.name for w in new.watchers if w.name not in running]
+        for name in (*added, *changed, *adopted):
             try:  # resolve every new hook first: one that cannot be imported must change nothing
                 HookRunner(dict(new.watcher(name).hooks))
             except ConfigError as exc:
@@ -403,11 +423,11 @@ class Arbiter:
         retired = self._stage_sockets(new, change)
         self.config = new
         failures: list[str] = []
-        for name in change.removed_watchers:
+        for name in removed:
             self.remove_watcher(name)
-        for name in change.scaled_only:
+        for name in scaled:
             self.watchers[name].set_numprocesses(new.watcher(name).numprocesses)
-        for name in change.changed_watchers:
+        for name in (*changed, *adopted):
             moved = any(opt.startswith("socket:") for opt in change.changed_options.get(name, ()))
             try:
                 self.watchers[name].update_config(new.watcher(name), force_reload=moved)
@@ -418,7 +438,7 @@ class Arbiter:
                 self.config = replace(
                     self.config, watchers=tuple(kept if w.name == name else w for w in self.config.watchers)
                 )
-        for name in change.added_watchers:
+        for name in added:
             self.add_watcher(new.watcher(name), start=new.watcher(name).autostart)
         for watcher in self.watchers.values():  # waiters on a socket bound anew wait on the new one
             if watcher.name in self._on_demand and watcher.state == WatcherState.STOPPED:
@@ -431,12 +451,7 @@ class Arbiter:
             raise ClientError(
                 "reloadconfig applied the rest, but: " + "; ".join(failures), Errno.COMMAND_ERROR
             )
-        return {
-            "added": list(change.added_watchers),
-            "removed": list(change.removed_watchers),
-            "changed": list(change.changed_watchers),
-            "scaled": list(change.scaled_only),
-        }
+        return {"added": added, "removed": removed, "changed": [*changed, *adopted], "scaled": scaled}
 
     def _stage_sockets(self, new: Config, change: Any) -> list[BoundSocket]:
         """Bind added and changed sockets, all or nothing, and put them in place; return the old

@@ -188,6 +188,11 @@ class Watcher:
     def run_extended_stats_hook(self, pid: int, info: dict[str, Any]) -> None:
         self._run_hook("extended_stats", pid=pid, stats=info)
 
+    @property
+    def removed(self) -> bool:
+        """Removed by rm or reloadconfig: every later command is refused."""
+        return self._removed
+
     def pids(self) -> list[int]:
         return sorted(self.processes)
 

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -164,3 +165,36 @@ def test_daemon_mode_and_pidfile(tmp_path):
     )
     assert not Path(pidfile).exists()
     assert not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kids)
+
+
+def test_an_on_demand_watcher_removed_after_it_ran_stays_removed(circusd, tmp_path):
+    """Its stop announces "stop", which re-arms an on_demand watcher: once removed, that must not
+    happen (a later connection used to start a watcher the daemon no longer had: a traceback)."""
+    script = tmp_path / "lazy.py"
+    script.write_text(
+        "import socket, sys\nsock = socket.socket(fileno=int(sys.argv[1]))\n"
+        "sock.setblocking(True)\nwhile True:\n    conn, _ = sock.accept()\n"
+        "    conn.sendall(b'woken\\n')\n    conn.close()\n"
+    )
+    d = circusd(f"""
+        [socket:lazy]
+        host = 127.0.0.1
+        port = 0
+        [watcher:lazy]
+        cmd = {PY} {script} $(circus.sockets.lazy)
+        use_sockets = true
+        on_demand = true
+    """)
+    port = int(d.wait_log(r"bound socket lazy on 127\.0\.0\.1:(\d+)")[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.settimeout(10)
+        assert conn.makefile().readline() == "woken\n"
+    assert d.call("rm", name="lazy", waiting=True)["status"] == "ok"
+    with socket.create_connection(("127.0.0.1", port), timeout=10):
+        # For a second (a start on demand takes milliseconds), nothing may start or fail.
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            assert d.children() == [] and "Traceback" not in d.log()
+            time.sleep(0.05)
+    assert d.call("list")["watchers"] == []
+    assert d.log().count("lazy starts on demand") == 1

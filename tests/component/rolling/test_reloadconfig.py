@@ -132,3 +132,37 @@ def test_rm_while_reloadconfig_removes_the_same_watcher_waits_its_turn(circusd, 
     assert removed["status"] == "error", removed
     assert removed["reason"] == "program stubborn not found", removed
     assert d.call("list")["watchers"] == ["quick"]
+
+
+def test_reloadconfig_after_add_and_rm_applies_the_file_to_what_runs(circusd, tmp_path):
+    """The difference is taken against what runs: a watcher `rm` took away is started again if the file
+    still has it, an `add`-ed one the file now names takes the file's config, and the rest of the
+    change applies (an rm used to make the next reloadconfig fail half-way)."""
+    d = circusd("""
+        [watcher:a]
+        cmd = sleep 1000
+        [watcher:b]
+        cmd = sleep 1001
+    """)
+    wait_until(lambda: len(d.children()) == 2, 10, "a and b")
+    assert d.call("rm", name="b", waiting=True)["status"] == "ok"
+    assert d.call("add", name="d", cmd="sleep 1002", start=True)["status"] == "ok"
+    d.ini_path.write_text(
+        "[watcher:a]\ncmd = sleep 1000\nnumprocesses = 2\n"
+        "[watcher:b]\ncmd = sleep 1001\n"
+        "[watcher:c]\ncmd = sleep 1003\n"
+        "[watcher:d]\ncmd = sleep 1004\n"
+    )
+    reply = d.call("reloadconfig", waiting=True)
+    assert reply["status"] == "ok", reply
+    assert reply["changes"] == {"added": ["b", "c"], "removed": [], "changed": ["d"], "scaled": ["a"]}
+    assert d.call("list")["watchers"] == ["a", "b", "c", "d"]
+    assert len(d.call("list", name="a")["pids"]) == 2
+    assert d.call("get", name="d", keys=["cmd"])["options"]["cmd"] == "sleep 1004"
+    wait_until(lambda: len(d.children()) == 5, 10, "2 a, b, c and d")
+    assert d.call("reloadconfig", waiting=True)["changes"] == {
+        "added": [],
+        "removed": [],
+        "changed": [],
+        "scaled": [],
+    }
