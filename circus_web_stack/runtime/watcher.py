@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import gevent
@@ -112,10 +113,22 @@ def _open_configured_streams(config: Any, names: Iterable[str]) -> dict[str, Any
     return opened
 
 
-def _close_after(stream: Any, pumps: list[gevent.Greenlet]) -> None:
-    gevent.joinall(pumps)
-    with contextlib.suppress(Exception):
-        stream.close()
+def _streams_changed(old: Any, new: Any) -> tuple[str, ...]:
+    """The names of the streams `new` opens differently from `old`."""
+    changed = [n for n in STREAM_NAMES if getattr(new, f"{n}_stream") != getattr(old, f"{n}_stream")]
+    if "stderr" not in changed and new.close_child_stderr != old.close_child_stderr:
+        changed.append("stderr")
+    return tuple(changed)
+
+
+@dataclass
+class _Replaced:
+    """What a config change replaced, put back if its reload rolls back."""
+
+    config: Any
+    flapping: FlappingTracker
+    stream_names: tuple[str, ...]
+    streams: dict[str, Any] = field(default_factory=dict)  # the old stream of each name that had one
 
 
 class Watcher:
@@ -146,6 +159,7 @@ class Watcher:
         self._timers: dict[str, gevent.Greenlet] = {}
         self._streams: dict[str, Any] = {}
         self._pumps: dict[gevent.Greenlet, Any] = {}  # each pump and the stream it writes to
+        self._retired_streams: set[Any] = set()  # replaced, closed once their last pump ends
         self._variables_cache: tuple[Any, dict[str, str]] | None = None
         self._generation = 0
         # A rolling reload owns the process set while it runs: the reconciler stays out of its way.
@@ -438,10 +452,12 @@ class Watcher:
         if not changed:
             return False
         hooks = HookRunner(dict(new.hooks)) if new.hooks != old.hooks else None  # may fail: nothing changed
-        streams_changed = new.stdout_stream != old.stdout_stream or new.stderr_stream != old.stderr_stream
+        replaced = _Replaced(old, self._flapping, _streams_changed(old, new))
         fresh = None
-        if streams_changed and self.state != WatcherState.STOPPED:
-            fresh = _open_configured_streams(new, STREAM_NAMES)  # one that cannot open changes nothing
+        if replaced.stream_names and self.state != WatcherState.STOPPED:
+            # One that cannot open changes nothing. Only the changed ones: two objects rotating one
+            # file (max_bytes, timed rotation) would each count and rotate on their own.
+            fresh = _open_configured_streams(new, replaced.stream_names)
         if hooks is not None:
             self._hooks = hooks
         self.config = new
@@ -452,14 +468,12 @@ class Watcher:
         if self.state == WatcherState.STOPPED:
             return False
         # New processes write to the new streams; the ones they replace keep theirs until they exit.
-        previous_streams = None
         if fresh is not None:
-            previous_streams, self._streams = self._streams, fresh
+            replaced.streams = self._swap_streams(replaced.stream_names, fresh)
         if force_reload or any(needs_reload(k) for k in changed):
-            self._roll(sequential=False, previous_config=old, previous_streams=previous_streams)
+            self._roll(sequential=False, replaced=replaced)
             return True
-        if previous_streams is not None:
-            self._close_when_unused(previous_streams)
+        self._close_when_unused(replaced.streams)
         self._reconcile()
         return False
 
@@ -917,15 +931,12 @@ class Watcher:
 
     # ----------------------------------------------------------------- reload
 
-    def _roll(
-        self, *, sequential: bool, previous_config: Any = None, previous_streams: dict[str, Any] | None = None
-    ) -> dict[str, list[int]]:
+    def _roll(self, *, sequential: bool, replaced: _Replaced | None = None) -> dict[str, list[int]]:
         """The rolling reload: start up to max_surge new processes, stop an old one only once a new
         one is ready, until none of the old generation is left (core.restart_plan decides each step).
         A new process that exits or misses ready_timeout rolls the reload back: the new processes
         are stopped, the old ones keep serving, the config and streams (if they changed) are restored,
         and a ClientError names the cause."""
-        previous = (previous_config, previous_streams)
         self._generation += 1
         old = {p.pid: p for p in self.live_processes()}
         new: dict[int, Process] = {}
@@ -938,7 +949,7 @@ class Watcher:
                 if failure is None and self.arbiter is not None and self.arbiter.stopping:
                     failure = "circusd is stopping"
                 if failure is not None:
-                    self._roll_back(new, failure, *previous)
+                    self._roll_back(new, failure, replaced)
                 for pid in [pid for pid, p in old.items() if p.exited.is_set()]:
                     del old[pid]  # died on its own meanwhile: the plan simply sees one fewer
                 starting = sum(1 for p in new.values() if p.state == ProcessState.STARTING)
@@ -961,7 +972,7 @@ class Watcher:
                 for _ in range(step.spawn):
                     proc = self._spawn_one()
                     if proc is None:
-                        self._roll_back(new, f"cannot spawn {self.config.cmd!r} (see the log)", *previous)
+                        self._roll_back(new, f"cannot spawn {self.config.cmd!r} (see the log)", replaced)
                     new[proc.pid] = proc
                 if step.spawn or step.stop_old or step.done:
                     self._emit(
@@ -971,15 +982,15 @@ class Watcher:
                 if step.done:
                     failure = self._rolling_failure(new)  # a new process may have died on the last step
                     if failure is not None:
-                        self._roll_back(new, failure, *previous)
+                        self._roll_back(new, failure, replaced)
                     break
                 self._changed.wait(self._next_ready_deadline(new))
         finally:
             self._rolling = False
         for proc in retired:
             proc.wait_exited()
-        if previous_streams is not None:
-            self._close_when_unused(previous_streams)
+        if replaced is not None:
+            self._close_when_unused(replaced.streams)
         log.info("%s reloaded: %d new process(es) ready, %d old stopped", self.name, len(new), len(retired))
         self._reconcile()
         return {"stopped": [p.pid for p in retired], "started": sorted(new), "kept": []}
@@ -1010,20 +1021,15 @@ class Watcher:
         self,
         new: dict[int, Process],
         cause: str,
-        previous_config: Any,
-        previous_streams: dict[str, Any] | None,
+        replaced: _Replaced | None,
     ) -> NoReturn:
         for proc in new.values():
             self._stop_process(proc, "reload rolled back")
-        if previous_config is not None:
-            flapping_changed = previous_config.flapping != self.config.flapping
-            self.config = previous_config
-            self._hooks = HookRunner(dict(previous_config.hooks))
-            if flapping_changed:
-                self._flapping = self._new_flapping_tracker()
-        if previous_streams is not None:
-            rolled_back, self._streams = self._streams, previous_streams
-            self._close_when_unused(rolled_back)
+        if replaced is not None:
+            self.config = replaced.config
+            self._hooks = HookRunner(dict(replaced.config.hooks))
+            self._flapping = replaced.flapping  # with the exits it had counted
+            self._close_when_unused(self._swap_streams(replaced.stream_names, replaced.streams))
         for proc in new.values():
             proc.wait_exited()
         self._rolling = False
@@ -1050,13 +1056,26 @@ class Watcher:
                 stream.close()
         self._streams.clear()
 
+    def _swap_streams(self, names: tuple[str, ...], streams: dict[str, Any]) -> dict[str, Any]:
+        """Put `streams` in place for `names`; the ones they replace (for the names that had one)."""
+        replaced = {name: self._streams.pop(name) for name in names if name in self._streams}
+        self._streams.update(streams)
+        return replaced
+
     def _close_when_unused(self, retired: dict[str, Any]) -> None:
         """Close streams new processes no longer get, once the pumps still writing to them have ended
-        (their processes exited), so no last line is lost."""
+        (their processes exited), so no last line is lost. Until then a logrotate reopens them too."""
         for stream in retired.values():
             users = [pump for pump, target in self._pumps.items() if target is stream]
-            gevent.spawn(_close_after, stream, users)
+            self._retired_streams.add(stream)
+            gevent.spawn(self._close_after, stream, users)
+
+    def _close_after(self, stream: Any, pumps: list[gevent.Greenlet]) -> None:
+        gevent.joinall(pumps)
+        self._retired_streams.discard(stream)
+        with contextlib.suppress(Exception):
+            stream.close()
 
     def reopen_streams(self) -> None:
-        for stream in self._streams.values():
+        for stream in [*self._streams.values(), *self._retired_streams]:
             stream.reopen()

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from circus_web_stack.cli.client import CallTimeout
-from circus_web_stack.testing.programs import stubborn_script
+from circus_web_stack.testing.programs import held_script, stubborn_script
 from circus_web_stack.testing.waiting import wait_until
 
 PY = sys.executable
@@ -217,21 +217,28 @@ def test_a_long_stop_never_blocks_another_watchers_commands(circusd, tmp_path):
 def test_a_command_queued_behind_rm_fails_instead_of_starting_unsupervised_processes(circusd, tmp_path):
     """`incr` found the watcher, then waited for its lock while `rm` stopped it: once its turn came it
     used to start a process on a watcher the daemon no longer had, which nothing would ever stop."""
-    script, marker = stubborn_script(tmp_path)
+    script, marker, release = held_script(tmp_path)
     d = circusd(f"""
-        [watcher:stubborn]
+        [watcher:held]
         cmd = {PY} {script}
-        graceful_timeout = 2
+        graceful_timeout = 60
     """)
-    wait_until(marker.exists, 10, "stubborn ignoring SIGTERM")
+    wait_until(marker.exists, 10, "held ignoring SIGTERM")
     removed: list[dict] = []
-    removing = threading.Thread(target=lambda: removed.append(d.call("rm", name="stubborn", waiting=True)))
+    removing = threading.Thread(target=lambda: removed.append(d.call("rm", name="held", waiting=True)))
     removing.start()
-    d.wait_log(r"stopping stubborn#1 .* with SIGTERM")
-    queued = d.call("incr", name="stubborn", waiting=True)
+    d.wait_log(r"stopping held#1 .* with SIGTERM")
+    queued: list[dict] = []
+    incr = threading.Thread(target=lambda: queued.append(d.call("incr", name="held", waiting=True)))
+    incr.start()
+    time.sleep(0.5)  # pacing, not an assertion: the incr reaches the daemon while held still runs
+    assert removing.is_alive()
+    release.touch()
     removing.join(30)
+    incr.join(30)
     assert removed and removed[0]["status"] == "ok", removed
-    assert queued["status"] == "error", queued
-    assert queued["reason"] == "program stubborn was removed", queued
+    assert queued and queued[0]["status"] == "error", queued
+    # "was removed" when it waited for the lock; "not found" had it come after the rm
+    assert queued[0]["reason"] in ("program held was removed", "program held not found"), queued
     assert d.call("list")["watchers"] == []
     wait_until(lambda: not d.children(), 10, "no process left under circusd")

@@ -7,8 +7,9 @@ import http.client
 import socket
 import sys
 import threading
+import time
 
-from circus_web_stack.testing.programs import stubborn_script
+from circus_web_stack.testing.programs import held_script
 from circus_web_stack.testing.waiting import wait_until
 
 PY = sys.executable
@@ -111,26 +112,32 @@ def test_rm_while_reloadconfig_removes_the_same_watcher_waits_its_turn(circusd, 
     """Commands that add or remove watchers (add, rm, reloadconfig) take turns: an `rm` of the watcher a
     reloadconfig is still stopping waits for it and then says the watcher is gone, instead of both
     deleting it (an internal error, and a half-applied reloadconfig)."""
-    script, marker = stubborn_script(tmp_path)
+    script, marker, release = held_script(tmp_path)
     d = circusd(f"""
-        [watcher:stubborn]
+        [watcher:held]
         cmd = {PY} {script}
-        graceful_timeout = 2
+        graceful_timeout = 60
         [watcher:quick]
         cmd = sleep 1000
     """)
-    wait_until(marker.exists, 10, "stubborn ignoring SIGTERM")
+    wait_until(marker.exists, 10, "held ignoring SIGTERM")
     d.ini_path.write_text("[watcher:quick]\ncmd = sleep 1000\n")
     replies: list[dict] = []
     reloading = threading.Thread(target=lambda: replies.append(d.call("reloadconfig", waiting=True)))
     reloading.start()
-    d.wait_log(r"stopping stubborn#1 .* with SIGTERM")
-    removed = d.call("rm", name="stubborn", waiting=True)
+    d.wait_log(r"stopping held#1 .* with SIGTERM")
+    removed: list[dict] = []
+    removing = threading.Thread(target=lambda: removed.append(d.call("rm", name="held", waiting=True)))
+    removing.start()
+    time.sleep(0.5)  # pacing, not an assertion: the rm reaches the daemon while held still runs
+    assert reloading.is_alive() and removing.is_alive()
+    release.touch()
     reloading.join(30)
+    removing.join(30)
     assert replies and replies[0]["status"] == "ok", replies
-    assert replies[0]["changes"]["removed"] == ["stubborn"]
-    assert removed["status"] == "error", removed
-    assert removed["reason"] == "program stubborn not found", removed
+    assert replies[0]["changes"]["removed"] == ["held"]
+    assert removed and removed[0]["status"] == "error", removed
+    assert removed[0]["reason"] == "program held not found", removed
     assert d.call("list")["watchers"] == ["quick"]
 
 
