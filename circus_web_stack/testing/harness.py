@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -172,6 +173,30 @@ class Daemon:
     def call(self, command: str, **properties):
         with self.client() as client:
             return client.call(command, **properties)
+
+    def call_in_background(self, command: str, **properties) -> PendingCall:
+        """Send a command from a thread of its own, so the test goes on while the daemon works on it."""
+        return PendingCall(self, command, properties)
+
+
+class PendingCall:
+    """A control command under way in a thread; `reply()` waits for its answer."""
+
+    def __init__(self, daemon: Daemon, command: str, properties: dict) -> None:
+        self._replies: list[dict] = []
+        self._thread = threading.Thread(
+            target=lambda: self._replies.append(daemon.call(command, **properties)), daemon=True
+        )
+        self._thread.start()
+
+    def answered(self) -> bool:
+        return not self._thread.is_alive()
+
+    def reply(self, timeout: float = 30.0) -> dict:
+        self._thread.join(timeout)
+        if not self._replies:
+            raise AssertionError(f"no reply within {timeout}s")
+        return self._replies[0]
 
 
 def elapsed(since: float) -> float:

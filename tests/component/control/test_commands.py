@@ -224,21 +224,16 @@ def test_a_command_queued_behind_rm_fails_instead_of_starting_unsupervised_proce
         graceful_timeout = 60
     """)
     wait_until(marker.exists, 10, "held ignoring SIGTERM")
-    removed: list[dict] = []
-    removing = threading.Thread(target=lambda: removed.append(d.call("rm", name="held", waiting=True)))
-    removing.start()
+    removing = d.call_in_background("rm", name="held", waiting=True)
     d.wait_log(r"stopping held#1 .* with SIGTERM")
-    queued: list[dict] = []
-    incr = threading.Thread(target=lambda: queued.append(d.call("incr", name="held", waiting=True)))
-    incr.start()
+    incr = d.call_in_background("incr", name="held", waiting=True)
     time.sleep(0.5)  # pacing, not an assertion: the incr reaches the daemon while held still runs
-    assert removing.is_alive()
+    assert not removing.answered()
     release.touch()
-    removing.join(30)
-    incr.join(30)
-    assert removed and removed[0]["status"] == "ok", removed
-    assert queued and queued[0]["status"] == "error", queued
+    assert removing.reply()["status"] == "ok", removing.reply()
+    queued = incr.reply()
     # "was removed" when it waited for the lock; "not found" had it come after the rm
-    assert queued[0]["reason"] in ("program held was removed", "program held not found"), queued
+    assert queued["status"] == "error", queued
+    assert queued["reason"] in ("program held was removed", "program held not found"), queued
     assert d.call("list")["watchers"] == []
     wait_until(lambda: not d.children(), 10, "no process left under circusd")

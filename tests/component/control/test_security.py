@@ -11,7 +11,8 @@ import subprocess
 import sys
 
 import pytest
-import zmq.auth
+
+from circus_web_stack.testing.curve import make_curve_files
 
 PY = sys.executable
 
@@ -58,14 +59,9 @@ def test_network_endpoint_without_keys_is_refused(circusd):
 
 
 def test_curve_admits_only_known_client_keys(circusd, tmp_path):
-    keys = tmp_path / "keys"
-    allowed = tmp_path / "allowed"
-    keys.mkdir()
-    allowed.mkdir()
-    server_public, server_secret = zmq.auth.create_certificates(str(keys), "server")
-    client_public, client_secret = zmq.auth.create_certificates(str(keys), "client")
-    _, stranger_secret = zmq.auth.create_certificates(str(keys), "stranger")
-    os.rename(client_public, allowed / "client.key")
+    keys = make_curve_files(tmp_path)
+    server_public, server_secret, allowed = keys.server_public, keys.server_secret, keys.allowed
+    client_secret, stranger_secret = keys.client_secret, keys.stranger_secret
     control, pubsub = free_port(), free_port()
     d = circusd(f"""
         [circus]

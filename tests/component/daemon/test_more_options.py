@@ -86,7 +86,8 @@ def test_stdin_socket_is_the_childs_stdin(circusd, tmp_path):
         assert conn.makefile().readline() == "from stdin\n"
 
 
-def test_on_demand_starts_at_the_first_connection(circusd, tmp_path):
+def start_lazy(circusd, tmp_path):
+    """An on_demand watcher whose program answers "woken" to each connection; the daemon and the port."""
     script = tmp_path / "lazy.py"
     script.write_text(
         "import socket, sys\nsock = socket.socket(fileno=int(sys.argv[1]))\n"
@@ -102,7 +103,11 @@ def test_on_demand_starts_at_the_first_connection(circusd, tmp_path):
         use_sockets = true
         on_demand = true
     """)
-    port = int(d.wait_log(r"bound socket lazy on 127\.0\.0\.1:(\d+)")[1])
+    return d, int(d.wait_log(r"bound socket lazy on 127\.0\.0\.1:(\d+)")[1])
+
+
+def test_on_demand_starts_at_the_first_connection(circusd, tmp_path):
+    d, port = start_lazy(circusd, tmp_path)
     d.wait_log("lazy starts on demand")
     assert d.children() == []
     assert d.call("status", name="lazy")["status"] == "stopped"
@@ -170,22 +175,7 @@ def test_daemon_mode_and_pidfile(tmp_path):
 def test_an_on_demand_watcher_removed_after_it_ran_stays_removed(circusd, tmp_path):
     """Its stop announces "stop", which re-arms an on_demand watcher: once removed, that must not
     happen (a later connection used to start a watcher the daemon no longer had: a traceback)."""
-    script = tmp_path / "lazy.py"
-    script.write_text(
-        "import socket, sys\nsock = socket.socket(fileno=int(sys.argv[1]))\n"
-        "sock.setblocking(True)\nwhile True:\n    conn, _ = sock.accept()\n"
-        "    conn.sendall(b'woken\\n')\n    conn.close()\n"
-    )
-    d = circusd(f"""
-        [socket:lazy]
-        host = 127.0.0.1
-        port = 0
-        [watcher:lazy]
-        cmd = {PY} {script} $(circus.sockets.lazy)
-        use_sockets = true
-        on_demand = true
-    """)
-    port = int(d.wait_log(r"bound socket lazy on 127\.0\.0\.1:(\d+)")[1])
+    d, port = start_lazy(circusd, tmp_path)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.settimeout(10)
         assert conn.makefile().readline() == "woken\n"

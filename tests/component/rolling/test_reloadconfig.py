@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import socket
 import sys
-import threading
 import time
 
 from circus_web_stack.testing.programs import held_script
@@ -122,22 +121,16 @@ def test_rm_while_reloadconfig_removes_the_same_watcher_waits_its_turn(circusd, 
     """)
     wait_until(marker.exists, 10, "held ignoring SIGTERM")
     d.ini_path.write_text("[watcher:quick]\ncmd = sleep 1000\n")
-    replies: list[dict] = []
-    reloading = threading.Thread(target=lambda: replies.append(d.call("reloadconfig", waiting=True)))
-    reloading.start()
+    reloading = d.call_in_background("reloadconfig", waiting=True)
     d.wait_log(r"stopping held#1 .* with SIGTERM")
-    removed: list[dict] = []
-    removing = threading.Thread(target=lambda: removed.append(d.call("rm", name="held", waiting=True)))
-    removing.start()
+    removing = d.call_in_background("rm", name="held", waiting=True)
     time.sleep(0.5)  # pacing, not an assertion: the rm reaches the daemon while held still runs
-    assert reloading.is_alive() and removing.is_alive()
+    assert not reloading.answered() and not removing.answered()
     release.touch()
-    reloading.join(30)
-    removing.join(30)
-    assert replies and replies[0]["status"] == "ok", replies
-    assert replies[0]["changes"]["removed"] == ["held"]
-    assert removed and removed[0]["status"] == "error", removed
-    assert removed[0]["reason"] == "program held not found", removed
+    reply = reloading.reply()
+    assert reply["status"] == "ok" and reply["changes"]["removed"] == ["held"], reply
+    assert removing.reply()["status"] == "error", removing.reply()
+    assert removing.reply()["reason"] == "program held not found", removing.reply()
     assert d.call("list")["watchers"] == ["quick"]
 
 

@@ -4,7 +4,6 @@ endpoint cannot be reached."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -17,6 +16,7 @@ import zmq
 import zmq.auth
 
 from circus_web_stack.cli.client import load_curve_keys
+from circus_web_stack.testing.curve import make_curve_files
 from circus_web_stack.testing.waiting import wait_until
 
 from .conftest import stats_endpoint
@@ -182,13 +182,9 @@ def _subscriber(endpoint: str, server_public: str, client_secret: str | None) ->
 def test_over_curve_the_stats_reach_only_admitted_keys_and_circus_top_reads_them(circusd, terminal, tmp_path):
     """With curve_client_keys_dir the stats endpoint admits the same client keys as the daemon's own
     endpoints (circusd-stats runs pyzmq's ZAP handler); circus-top takes circusctl's key options."""
-    keys, allowed = tmp_path / "keys", tmp_path / "allowed"
-    keys.mkdir()
-    allowed.mkdir()
-    server_public, server_secret = zmq.auth.create_certificates(str(keys), "server")
-    client_public, client_secret = zmq.auth.create_certificates(str(keys), "client")
-    _, stranger_secret = zmq.auth.create_certificates(str(keys), "stranger")
-    os.rename(client_public, allowed / "client.key")
+    keys = make_curve_files(tmp_path)
+    server_public, server_secret, allowed = keys.server_public, keys.server_secret, keys.allowed
+    client_secret, stranger_secret = keys.client_secret, keys.stranger_secret
     control, pubsub, stats = (free_port() for _ in range(3))
     daemon = circusd(f"""
         [circus]
