@@ -15,6 +15,7 @@ import psutil
 
 from circus_web_stack.core.states import PROCESS_TRANSITIONS, ProcessState, check_transition
 from circus_web_stack.core.watcher_plan import ProcessView
+from circus_web_stack.runtime.process_tree import descendant_processes
 from circus_web_stack.runtime.spawner import Child
 
 
@@ -94,24 +95,14 @@ class Process:
         return self._psutil
 
     def descendants(self) -> list[psutil.Process]:
-        if self.reaped:
-            return []
-        try:
-            return self.psutil_process().children(recursive=True)
-        except psutil.Error:
-            return []
+        return [] if self.reaped else descendant_processes(self.pid)
 
     def send_signal(self, signum: int, *, children: bool = False, recursive: bool = False) -> None:
         """Signal the process (unless reaped: its pid may belong to someone else by then) and, if asked,
         its direct children or its whole tree."""
         if self.reaped:
             return
-        targets: list[psutil.Process] = []
-        if children or recursive:
-            try:
-                targets = self.psutil_process().children(recursive=recursive)
-            except psutil.Error:
-                targets = []
+        targets = descendant_processes(self.pid, recursive=recursive) if children or recursive else []
         # PermissionError: a child that switched users; the stop sequence must go on to SIGKILL anyway.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(self.pid, signum)
