@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from circus_web_stack.config.loader import parse_watcher, set_watcher_option
-from circus_web_stack.config.options import is_settable
+from circus_web_stack.config.options import family_of, is_settable
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.protocol.commands import match_names
 from circus_web_stack.protocol.stats import process_info
@@ -269,10 +269,26 @@ def check_get(arbiter: Any, props: Props) -> None:
 @handles("get")
 def get(arbiter: Any, props: Props) -> dict:
     values = arbiter.get_watcher(props["name"]).option_values()
-    missing = [k for k in props["keys"] if k not in values]
+    found = {key: _option_value(values, key) for key in props["keys"]}
+    missing = [key for key, value in found.items() if value is _UNKNOWN]
     if missing:
         raise ClientError(f"unknown option(s) {', '.join(map(repr, missing))}", Errno.MESSAGE_ERROR)
-    return {"options": {k: values[k] for k in props["keys"]}}
+    return {"options": found}
+
+
+_UNKNOWN = object()
+
+
+def _option_value(values: dict[str, Any], key: str) -> Any:
+    """A watcher option's value; a key of a family that `set` takes (stdout_stream.filename, hooks.
+    before_start) reads inside the family's dict (None when unset)."""
+    if key in values:
+        return values[key]
+    family = family_of(key)
+    member = key[len(family.prefix) :] if family is not None else ""
+    if family is not None and member in family.subkeys and isinstance(values.get(family.attribute), dict):
+        return values[family.attribute].get(member)
+    return _UNKNOWN
 
 
 @checks("set")

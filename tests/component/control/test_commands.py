@@ -82,6 +82,12 @@ def test_options_get_set(daemon):
     daemon.wait_children(1, "sleep 1000")
     bad = daemon.call("get", name="web", keys=["nosuch"])
     assert bad["status"] == "error" and bad["errno"] == 3 and "nosuch" in bad["reason"]
+    # A family key that `set` takes reads back the same way (None while unset).
+    ok(daemon.call("set", name="web", options={"stdout_stream.class": "StdoutStream"}, waiting=True))
+    got = ok(daemon.call("get", name="web", keys=["stdout_stream.class", "stdout_stream.filename"]))
+    assert got["options"] == {"stdout_stream.class": "StdoutStream", "stdout_stream.filename": None}
+    bad = daemon.call("get", name="web", keys=["stdout_stream.nosuch"])
+    assert bad["status"] == "error" and "stdout_stream.nosuch" in bad["reason"]
     bad = daemon.call("set", name="web", options={"numprocesses": "lots"}, waiting=True)
     assert bad["status"] == "error" and "numprocesses" in bad["reason"]
 
