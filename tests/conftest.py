@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks import peers
 from circus_web_stack.testing.harness import Daemon
 
 
@@ -29,26 +29,13 @@ def circusd(tmp_path):
     assert not any(leftovers.values()), f"processes left behind: {leftovers}"
 
 
-PEER_VENV = Path(__file__).resolve().parents[1] / ".venv-peers" / "circus-0.19"
-
-
 @pytest.fixture(scope="session")
 def circus_peer() -> Path:
-    """The bin directory of Circus 0.19 (circusctl, circus-top, circusd) in a venv of its own, made
-    once and reused; the test is skipped with the reason only if the package cannot be installed."""
-    bin_dir = PEER_VENV / "bin"
-    if not (bin_dir / "circusctl").exists():
-        made = subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], capture_output=True, text=True)
-        installed = (
-            made.returncode == 0
-            and subprocess.run(
-                [str(bin_dir / "pip"), "install", "-q", "circus==0.19.0"],
-                capture_output=True,
-                text=True,
-                timeout=300,
-            ).returncode
-            == 0
-        )
-        if not installed or not (bin_dir / "circusctl").exists():
-            pytest.skip("circus 0.19.0 could not be installed from the package index")
-    return bin_dir
+    """The bin directory of Circus 0.19 (circusctl, circus-top, circusd), in the venv the benchmarks
+    use (benchmarks/peers.py), made once and reused; the test is skipped with the reason only if the
+    package cannot be installed."""
+    try:
+        peer = peers.ensure(peers.CIRCUS)
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"circus 0.19.0 could not be installed from the package index: {exc}")
+    return peer.bin("circusctl").parent

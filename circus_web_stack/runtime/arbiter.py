@@ -207,9 +207,8 @@ class Arbiter:
         """on_demand: start `watcher` when a connection waits on one of the sockets it uses (the kernel
         queues it meanwhile). A greenlet per socket, waiting on readability: no polling. Armed again
         whenever the watcher stops, and after a reloadconfig rebinds its sockets."""
-        for waiter in self._on_demand.pop(watcher.name, []):
-            waiter.kill(block=False)
-        if self.watchers.get(watcher.name) is not watcher or watcher.removed:
+        self._cancel_on_demand(watcher.name)
+        if not self._is_current(watcher):
             return  # removed (its stop announced "stop" before it left): nothing to wait for
         names = watcher.config.referenced_sockets() or set(self.sockets.fds())
         listeners = [self.sockets.get(n) for n in names if self.sockets.get(n) is not None]
@@ -235,13 +234,20 @@ class Arbiter:
             if (
                 watcher.state == WatcherState.STOPPED
                 and self.state == DaemonState.RUNNING
-                and self.watchers.get(watcher.name) is watcher
-                and not watcher.removed
+                and self._is_current(watcher)
             ):
                 log.info("%s: a connection is waiting; starting on demand", watcher.name)
                 watcher.start()
 
         self._on_demand[watcher.name] = [gevent.spawn(wait_then_start, b.fd) for b in listeners]
+
+    def _cancel_on_demand(self, name: str) -> None:
+        for waiter in self._on_demand.pop(name, []):
+            waiter.kill(block=False)
+
+    def _is_current(self, watcher: Watcher) -> bool:
+        """Still this daemon's watcher: not removed, nor replaced by another of the same name."""
+        return self.watchers.get(watcher.name) is watcher and not watcher.removed
 
     def _rearm_on_demand(self, watcher_name: str, event: str, payload: dict[str, Any]) -> None:
         """An on_demand watcher that stopped waits for the next connection again."""
@@ -358,8 +364,7 @@ class Arbiter:
     def remove_watcher(self, name: str, *, nostop: bool = False) -> None:
         with self._changing_watchers:
             watcher = self.get_watcher(name)  # under the lock: a command before may have removed it
-            for waiter in self._on_demand.pop(watcher.name, []):
-                waiter.kill(block=False)
+            self._cancel_on_demand(watcher.name)
             watcher.remove(nostop=nostop)
             del self.watchers[watcher.name]
             self._emit(watcher.name, "remove", remove_payload(time.time()))

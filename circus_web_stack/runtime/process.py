@@ -46,7 +46,6 @@ class Process:
         self.reaped = False
         self.exited = gevent.event.Event()
         self.ready = gevent.event.Event()
-        self._psutil: psutil.Process | None = None
         # The last bytes it wrote to stderr, to say why it failed (a rolled-back reload quotes them).
         self.stderr_tail = bytearray()
 
@@ -88,11 +87,6 @@ class Process:
         if self.exited.is_set():
             return True
         return self.exited.wait(timeout)
-
-    def psutil_process(self) -> psutil.Process:
-        if self._psutil is None:
-            self._psutil = psutil.Process(self.pid)
-        return self._psutil
 
     def descendants(self) -> list[psutil.Process]:
         return [] if self.reaped else descendant_processes(self.pid)

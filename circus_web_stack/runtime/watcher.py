@@ -834,17 +834,7 @@ class Watcher:
             left,
         )
         self._paused_until_s = time.monotonic() + decision.retry_in_s
-        self._emit(
-            "flapping",
-            flapping_payload(
-                time.time(),
-                attempts=spec.attempts,
-                window=spec.window,
-                retry_in=decision.retry_in_s,
-                retries_left=decision.retries_left,
-                pause=decision.attempt,
-            ),
-        )
+        self._emit_flapping(decision.retry_in_s, decision.retries_left, pause=decision.attempt)
         previous = self._timers.pop("resume", None)
         if previous is not None:
             previous.kill(block=False)
@@ -864,19 +854,21 @@ class Watcher:
             self.name,
         )
         self._paused_until_s = float("inf")
-        spec = self.config.flapping
-        self._emit(
-            "flapping",
-            flapping_payload(
-                time.time(),
-                attempts=spec.attempts,
-                window=spec.window,
-                retry_in=None,
-                retries_left=0,
-                reason=why,
-            ),
-        )
+        self._emit_flapping(None, 0, reason=why)
         gevent.spawn(self.stop)
+
+    def _emit_flapping(self, retry_in_s: float | None, retries_left: int | None, **extra: Any) -> None:
+        """A pause (retry_in_s) or the give-up (None), with the rule that triggered it."""
+        spec = self.config.flapping
+        payload = flapping_payload(
+            time.time(),
+            attempts=spec.attempts,
+            window=spec.window,
+            retry_in=retry_in_s,
+            retries_left=retries_left,
+            **extra,
+        )
+        self._emit("flapping", payload)
 
     # ----------------------------------------------------------------- stopping processes
 
@@ -1017,12 +1009,7 @@ class Watcher:
             return why + stderr_tail_suffix(proc)
         return None
 
-    def _roll_back(
-        self,
-        new: dict[int, Process],
-        cause: str,
-        replaced: _Replaced | None,
-    ) -> NoReturn:
+    def _roll_back(self, new: dict[int, Process], cause: str, replaced: _Replaced | None) -> NoReturn:
         for proc in new.values():
             self._stop_process(proc, "reload rolled back")
         if replaced is not None:

@@ -5,27 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def stubborn_script(directory: Path) -> tuple[Path, Path]:
-    """A Python program that ignores SIGTERM; it creates the returned marker once its handler is in
-    place, so a test knows when sending SIGTERM proves something."""
-    script = directory / "stubborn.py"
-    marker = directory / "stubborn.ready"
-    script.write_text(
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        f"open({str(marker)!r}, 'w').close()\ntime.sleep(1000)\n"
-    )
-    return script, marker
-
-
-def held_script(directory: Path) -> tuple[Path, Path, Path]:
-    """Like stubborn_script, but it exits (code 0) once the returned `release` file exists: a stop that
-    lasts exactly as long as a test needs. Returns (script, marker, release)."""
-    script = directory / "held.py"
-    marker = directory / "held.ready"
-    release = directory / "held.release"
+def held_script(directory: Path, name: str = "held") -> tuple[Path, Path, Path]:
+    """A Python program that ignores SIGTERM and exits (code 0) once the returned `release` file exists:
+    a stop that lasts exactly as long as a test needs. It creates the returned `marker` once its handler
+    is in place, so a test knows when sending SIGTERM proves something. Returns (script, marker,
+    release)."""
+    script = directory / f"{name}.py"
+    marker = directory / f"{name}.ready"
+    release = directory / f"{name}.release"
     script.write_text(
         "import os, signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         f"open({str(marker)!r}, 'w').close()\n"
-        f"while not os.path.exists({str(release)!r}):\n    time.sleep(0.02)\n"
+        f"while not os.path.exists({str(release)!r}):\n    time.sleep(0.05)\n"
     )
     return script, marker, release
+
+
+def stubborn_script(directory: Path) -> tuple[Path, Path]:
+    """A held program never released: only SIGKILL ends it. Returns (script, marker)."""
+    script, marker, _ = held_script(directory, "stubborn")
+    return script, marker
