@@ -1,7 +1,9 @@
-"""Process, watcher and daemon states, and the transitions each allows.
+"""Process states, watcher phases, daemon states, and the transitions each allows.
 
-Pure: the runtime asks `check_transition` before every state change, so an impossible change is a bug
-that raises InvalidTransition at once instead of a watcher silently stuck in a wrong state.
+Pure. The watcher's table is keyed by (phase, event type): core.watcher_fsm refuses an event the table
+does not list for the current phase, and checks that the phase it lands in is one the row allows, so
+an impossible change raises InvalidTransition naming both instead of leaving a watcher in a wrong
+phase. docs/states.md is generated from these tables.
 """
 
 from __future__ import annotations
@@ -18,12 +20,35 @@ class ProcessState(StrEnum):
     EXITED = "exited"  # reaped
 
 
-class WatcherState(StrEnum):
-    # The values are Circus's, as `status` reports them.
-    STOPPED = "stopped"
-    STARTING = "starting"
-    ACTIVE = "active"
-    STOPPING = "stopping"
+class WatcherPhase(StrEnum):
+    STOPPED = "stopped"  # no process; nothing respawns
+    STARTING = "starting"  # a start command is bringing up numprocesses
+    RUNNING = "running"  # keeping numprocesses live: respawn, scale, max_age recycling
+    ROLLING = "rolling"  # a rolling reload owns the process set (or rolls it back)
+    PAUSED = "paused"  # flapping: no respawn until the retry_in timer fires
+    STOPPING = "stopping"  # every process is being stopped
+    GIVEN_UP = "given up"  # stopped by flapping or a failing hook; a start tries again
+    REMOVED = "removed"  # by rm or reloadconfig: every later command is refused
+
+
+# `status` answers in Circus's four words (PROTOCOL.md: stopped, starting, active, stopping).
+CIRCUS_STATUS: dict[WatcherPhase, str] = {
+    WatcherPhase.STOPPED: "stopped",
+    WatcherPhase.STARTING: "starting",
+    WatcherPhase.RUNNING: "active",
+    WatcherPhase.ROLLING: "active",
+    WatcherPhase.PAUSED: "active",
+    WatcherPhase.STOPPING: "stopping",
+    WatcherPhase.GIVEN_UP: "stopped",
+    WatcherPhase.REMOVED: "stopped",
+}
+
+# Phases in which the watcher keeps processes running (and respawns them, unless paused).
+SUPERVISING_PHASES = frozenset(
+    {WatcherPhase.STARTING, WatcherPhase.RUNNING, WatcherPhase.ROLLING, WatcherPhase.PAUSED}
+)
+# Phases with no process of the watcher's own left: a start may begin here.
+AT_REST_PHASES = frozenset({WatcherPhase.STOPPED, WatcherPhase.GIVEN_UP})
 
 
 class DaemonState(StrEnum):
@@ -38,13 +63,6 @@ PROCESS_TRANSITIONS: dict[ProcessState, frozenset[ProcessState]] = {
     ProcessState.RUNNING: frozenset({ProcessState.STOPPING, ProcessState.EXITED}),
     ProcessState.STOPPING: frozenset({ProcessState.EXITED}),
     ProcessState.EXITED: frozenset(),
-}
-
-WATCHER_TRANSITIONS: dict[WatcherState, frozenset[WatcherState]] = {
-    WatcherState.STOPPED: frozenset({WatcherState.STARTING}),
-    WatcherState.STARTING: frozenset({WatcherState.ACTIVE, WatcherState.STOPPING, WatcherState.STOPPED}),
-    WatcherState.ACTIVE: frozenset({WatcherState.STOPPING, WatcherState.STOPPED}),
-    WatcherState.STOPPING: frozenset({WatcherState.STOPPED}),
 }
 
 DAEMON_TRANSITIONS: dict[DaemonState, frozenset[DaemonState]] = {

@@ -8,26 +8,15 @@ and ours are only ever added, never renamed. Pure: the caller passes the time.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+
+from circus_web_stack.core import notices as n
+from circus_web_stack.core.notices import EventName
+
+__all__ = ["EventName"]
 
 TOPIC_PREFIX = "watcher."
-
-
-class EventName(StrEnum):
-    SPAWN = "spawn"
-    REAP = "reap"
-    KILL = "kill"
-    STOP = "stop"
-    START = "start"
-    RELOAD = "reload"
-    UPDATED = "updated"
-    ADD = "add"
-    REMOVE = "remove"
-    HOOK_SUCCESS = "hook_success"
-    HOOK_FAILURE = "hook_failure"
-    FLAPPING = "flapping"  # ours: Circus's flapping plugin publishes nothing
 
 
 @dataclass(frozen=True)
@@ -195,3 +184,36 @@ def flapping_payload(
 def _with(payload: dict, **optional: object) -> dict:
     payload.update({k: v for k, v in optional.items() if v is not None})
     return payload
+
+
+# The ONE table from what a watcher announces (core.notices) to its payload: an emit site passes a
+# notice, never an event name and a payload of its choosing. A test checks every notice is here.
+NOTICE_PAYLOADS: dict[type, Callable[..., dict]] = {
+    n.Spawned: lambda x, t: spawn_payload(x.pid, t, wid=x.wid),
+    n.Reaped: lambda x, t: reap_payload(x.pid, t, x.exit_code, wid=x.wid, expected=x.expected),
+    n.Signalled: lambda x, t: kill_payload(x.pid, t),
+    n.Started: lambda x, t: start_payload(t),
+    n.Stopped: lambda x, t: stop_payload(t),
+    n.Reloaded: lambda x, t: reload_payload(
+        t, old=x.old, new=x.new, ready=x.ready, done=x.done, rolled_back=x.rolled_back, reason=x.reason
+    ),
+    n.Updated: lambda x, t: updated_payload(t, key=x.key),
+    n.Added: lambda x, t: add_payload(t),
+    n.Removed: lambda x, t: remove_payload(t),
+    n.HookSucceeded: lambda x, t: hook_success_payload(x.hook, t),
+    n.HookFailedNotice: lambda x, t: hook_failure_payload(x.hook, t, x.error),
+    n.Flapping: lambda x, t: flapping_payload(
+        t,
+        attempts=x.attempts,
+        window=x.window,
+        retry_in=x.retry_in,
+        retries_left=x.retries_left,
+        pause=x.pause,
+        reason=x.reason,
+    ),
+}
+
+
+def notice_payload(notice: n.Notice, time: float) -> dict:
+    """The JSON payload of `notice`, published at epoch `time`; its topic's event is `notice.event`."""
+    return NOTICE_PAYLOADS[type(notice)](notice, time)

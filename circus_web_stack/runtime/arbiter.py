@@ -23,9 +23,10 @@ import gevent.queue
 from circus_web_stack.config.loader import load_config
 from circus_web_stack.config.model import Config, diff
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
-from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, WatcherState, check_transition
-from circus_web_stack.core.watcher_plan import start_order
-from circus_web_stack.protocol.pubsub import add_payload, remove_payload
+from circus_web_stack.core.notices import Added, Removed
+from circus_web_stack.core.scale import start_order
+from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, check_transition
+from circus_web_stack.protocol.pubsub import notice_payload
 from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
@@ -231,11 +232,7 @@ class Arbiter:
             for other in self._on_demand.pop(watcher.name, []):
                 if other is not gevent.getcurrent():
                     other.kill(block=False)
-            if (
-                watcher.state == WatcherState.STOPPED
-                and self.state == DaemonState.RUNNING
-                and self._is_current(watcher)
-            ):
+            if watcher.at_rest and self.state == DaemonState.RUNNING and self._is_current(watcher):
                 log.info("%s: a connection is waiting; starting on demand", watcher.name)
                 watcher.start()
 
@@ -354,7 +351,7 @@ class Arbiter:
                 raise ClientError(f"a watcher named {wcfg.name!r} already exists", Errno.MESSAGE_ERROR)
             watcher = self._make_watcher(wcfg)
             self.watchers[wcfg.name] = watcher
-            self._emit(wcfg.name, "add", add_payload(time.time()))
+            self._emit(wcfg.name, Added.event, notice_payload(Added(), time.time()))
         if start and wcfg.on_demand and wcfg.use_sockets:
             self._start_on_demand(watcher)
         elif start:
@@ -367,7 +364,7 @@ class Arbiter:
             self._cancel_on_demand(watcher.name)
             watcher.remove(nostop=nostop)
             del self.watchers[watcher.name]
-            self._emit(watcher.name, "remove", remove_payload(time.time()))
+            self._emit(watcher.name, Removed.event, notice_payload(Removed(), time.time()))
 
     def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, Any]:
         self.reopen_logs()
@@ -446,7 +443,7 @@ class Arbiter:
         for name in added:
             self.add_watcher(new.watcher(name), start=new.watcher(name).autostart)
         for watcher in self.watchers.values():  # waiters on a socket bound anew wait on the new one
-            if watcher.name in self._on_demand and watcher.state == WatcherState.STOPPED:
+            if watcher.name in self._on_demand and watcher.at_rest:
                 self._start_on_demand(watcher)
         for old in retired:
             old.close()

@@ -206,8 +206,8 @@ def listsockets(arbiter: Any, props: Props) -> dict:
 @handles("status")
 def status(arbiter: Any, props: Props) -> dict:
     if props.get("name") is None:
-        return {"statuses": {w.name: w.state.value for w in arbiter.iter_watchers()}}
-    return {"status": arbiter.get_watcher(props["name"]).state.value}
+        return {"statuses": {w.name: w.status for w in arbiter.iter_watchers()}}
+    return {"status": arbiter.get_watcher(props["name"]).status}
 
 
 # ------------------------------------------------------------------- stats

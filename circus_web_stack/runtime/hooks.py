@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import importlib
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 from circus_web_stack.core.errors import ConfigError
-from circus_web_stack.protocol.pubsub import hook_failure_payload, hook_success_payload
+from circus_web_stack.core.notices import HookFailedNotice, HookSucceeded, Notice
 
 log = logging.getLogger("circus_web_stack.hooks")
 
@@ -49,7 +48,9 @@ class HookRunner:
     def __contains__(self, name: str) -> bool:
         return name in self._callables
 
-    def run(self, name: str, watcher: Any, arbiter: Any, emit: Callable[..., None], **kwargs: Any) -> bool:
+    def run(
+        self, name: str, watcher: Any, arbiter: Any, publish: Callable[[Notice], None], **kwargs: Any
+    ) -> bool:
         """True when the guarded action may go on: the hook succeeded, failed with ignore_failure, or
         does not exist."""
         hook = self._callables.get(name)
@@ -59,11 +60,11 @@ class HookRunner:
             result = hook(watcher, arbiter, name, **kwargs)
         except Exception as exc:
             log.exception("%s: hook %s (%s) raised", watcher.name, name, self._specs[name].dotted)
-            emit("hook_failure", hook_failure_payload(name, time.time(), f"{type(exc).__name__}: {exc}"))
+            publish(HookFailedNotice(name, f"{type(exc).__name__}: {exc}"))
             return self._specs[name].ignore_failure
         if result is False:
             log.warning("%s: hook %s (%s) returned False", watcher.name, name, self._specs[name].dotted)
-            emit("hook_failure", hook_failure_payload(name, time.time(), "returned False"))
+            publish(HookFailedNotice(name, "returned False"))
             return self._specs[name].ignore_failure
-        emit("hook_success", hook_success_payload(name, time.time()))
+        publish(HookSucceeded(name))
         return True

@@ -9,12 +9,13 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 
 import gevent.event
 import psutil
 
-from circus_web_stack.core.states import PROCESS_TRANSITIONS, ProcessState, check_transition
-from circus_web_stack.core.watcher_plan import ProcessView
+from circus_web_stack.core.states import ProcessState
+from circus_web_stack.core.watcher_model import ProcessRecord
 from circus_web_stack.runtime.process_tree import descendant_processes
 from circus_web_stack.runtime.spawner import Child
 
@@ -27,7 +28,7 @@ class Process:
         child: Child,
         *,
         generation: int = 0,
-        expires_s: float | None = None,
+        record: Callable[[], ProcessRecord | None] | None = None,
     ) -> None:
         self.watcher_name = watcher_name
         self.wid = wid
@@ -35,17 +36,13 @@ class Process:
         self.generation = generation
         self.started = time.time()  # epoch, as Circus reports it
         self.started_s = time.monotonic()
-        self.expires_s = expires_s
-        self.state = ProcessState.STARTING
-        self.stop_reason: str | None = None
-        self.retiring = False  # max_age: serving until its replacement is ready
-        self.lowered_nice: int | None = None  # startup_nice applied: the value, until it is ready
+        # The watcher's state machine keeps the process's state; this reads it.
+        self._record = record or (lambda: None)
         self.exit_code: int | None = None
         # Set the moment waitpid() returns, before any hook runs: from then on the pid may belong to
         # another process, so nothing may signal it.
         self.reaped = False
         self.exited = gevent.event.Event()
-        self.ready = gevent.event.Event()
         # The last bytes it wrote to stderr, to say why it failed (a rolled-back reload quotes them).
         self.stderr_tail = bytearray()
 
@@ -67,14 +64,20 @@ class Process:
     def __repr__(self) -> str:
         return f"<Process {self.label} pid={self.pid} {self.state.value} {self.age():.1f}s>"
 
-    def set_state(self, new: ProcessState) -> None:
-        check_transition(PROCESS_TRANSITIONS, self.state, new, f"process {self.label}")
-        self.state = new
-        if new == ProcessState.RUNNING:
-            self.ready.set()
+    @property
+    def state(self) -> ProcessState:
+        if self.reaped:
+            return ProcessState.EXITED
+        record = self._record()
+        return record.state if record is not None else ProcessState.STARTING
 
-    def view(self) -> ProcessView:
-        return ProcessView(self.pid, self.wid, self.state, self.started_s, self.expires_s, self.retiring)
+    @property
+    def stop_reason(self) -> str | None:
+        record = self._record()
+        return record.stop_reason if record is not None else None
+
+    def mark_exited(self) -> None:
+        self.exited.set()
 
     def is_alive(self) -> bool:
         return not self.reaped

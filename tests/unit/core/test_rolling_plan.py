@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from circus_web_stack.core.restart_plan import RollingStep, plan_rolling_step, plan_sequential_step
+from circus_web_stack.core.rolling import RollingStep, plan_rolling_step, plan_sequential_step
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,504 @@
+"""The one place a watcher decides: step(model, event, now) -> effects. Pure.
+
+TRANSITIONS declares, for every phase, which events may arrive and which phases each may lead to.
+step() refuses an event the table does not list for the current phase, and checks the phase it lands
+in, raising InvalidTransition naming both: a bug shows at once instead of as a watcher stuck in a
+wrong phase. The model is changed in place (a copy per event would make a start of 5,000 processes
+quadratic); the effects are returned, for runtime.watcher.executor to carry out in order.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from dataclasses import replace
+
+from circus_web_stack.core import flapping
+from circus_web_stack.core import fsm_rolling as rolling
+from circus_web_stack.core.effects import (
+    ERROR,
+    INFO,
+    WARNING,
+    Complete,
+    Effect,
+    Fail,
+    Log,
+    Publish,
+    RunHook,
+    Signal,
+)
+from circus_web_stack.core.errors import Errno, InvalidTransition
+from circus_web_stack.core.events import (
+    Event,
+    HookFailed,
+    HookFinished,
+    HurryRequested,
+    KillRequested,
+    ProcessExited,
+    ProcessReady,
+    ProcessSpawned,
+    ReadyTimedOut,
+    ReloadRequested,
+    RemoveRequested,
+    RestartRequested,
+    ScaleRequested,
+    SettingsChanged,
+    SpawnFailed,
+    StartPrepared,
+    StartRefused,
+    StartRequested,
+    StopRequested,
+    TimerFired,
+)
+from circus_web_stack.core.exits import describe_exit
+from circus_web_stack.core.fsm_actions import (
+    KILL_WAIT_S,
+    LOWERED_AT_MOST_S,
+    Effects,
+    after_unexpected,
+    announce_started,
+    begin_start,
+    begin_stop,
+    cancel_timer,
+    finish_stop_if_done,
+    graceful_timeout_over,
+    hurry,
+    live_records,
+    mark_ready,
+    reconcile,
+    restore_priority,
+    set_state,
+    start_timer,
+    stop_process,
+)
+from circus_web_stack.core.notices import Reaped, Reloaded, Spawned, Updated
+from circus_web_stack.core.scale import expiry_deadline
+from circus_web_stack.core.settings import Readiness
+from circus_web_stack.core.states import ProcessState, WatcherPhase
+from circus_web_stack.core.timers import PROCESS_TIMER_KINDS, TimerKey, TimerKind
+from circus_web_stack.core.watcher_model import (
+    CommandKind,
+    KillOrder,
+    PendingCommand,
+    ProcessRecord,
+    StopCause,
+    WatcherModel,
+)
+
+P = WatcherPhase
+_ALL = frozenset(P)
+_SUPERVISING = frozenset({P.STARTING, P.RUNNING, P.ROLLING, P.PAUSED})
+_AT_REST = frozenset({P.STOPPED, P.GIVEN_UP})
+_STOP_OUTCOMES = frozenset({P.STOPPING, P.STOPPED, P.GIVEN_UP, P.REMOVED, P.STARTING})
+# Where a fact about a process may lead from a supervising phase: a respawn, a pause, a give-up or
+# no-respawn stop (which ends at once when nothing is left), a roll-back back to running.
+_FACT_OUTCOMES = frozenset({P.STARTING, P.RUNNING, P.PAUSED, P.STOPPING, P.STOPPED, P.GIVEN_UP})
+
+
+def _rows(phases: frozenset[WatcherPhase], outcomes: frozenset[WatcherPhase]) -> dict:
+    return {phase: outcomes for phase in phases}
+
+
+# (event type) -> {phase it may arrive in: the phases it may lead to}. A pair not listed is impossible:
+# the facade serialises commands, so a reload never arrives while a start is under way, and so on.
+TRANSITIONS: dict[type, dict[WatcherPhase, frozenset[WatcherPhase]]] = {
+    StartRequested: {
+        **_rows(_AT_REST, frozenset({P.STARTING})),
+        **_rows(frozenset({P.RUNNING, P.PAUSED}), frozenset()),
+        P.STOPPING: frozenset(),  # starts once the stop under way has ended
+    },
+    StopRequested: {
+        **_rows(_ALL - {P.REMOVED}, _STOP_OUTCOMES - {P.STARTING}),
+    },
+    RestartRequested: {
+        **_rows(_AT_REST, frozenset({P.STARTING})),
+        **_rows(frozenset({P.RUNNING, P.PAUSED}), frozenset({P.STOPPING, P.STARTING})),
+    },
+    ScaleRequested: _rows(_ALL - {P.REMOVED}, frozenset()),
+    SettingsChanged: _rows(_ALL - {P.REMOVED}, frozenset()),
+    ReloadRequested: {
+        **_rows(_AT_REST, frozenset({P.STARTING})),
+        **_rows(frozenset({P.RUNNING, P.PAUSED}), frozenset({P.ROLLING, P.RUNNING, P.STOPPING, P.STARTING})),
+        P.STOPPING: frozenset(),  # refused: the watcher is on its way out
+    },
+    KillRequested: _rows(_ALL - {P.REMOVED}, _FACT_OUTCOMES),
+    RemoveRequested: _rows(_ALL - {P.REMOVED}, frozenset({P.STOPPING, P.REMOVED})),
+    HurryRequested: _rows(_ALL, frozenset({P.STOPPED, P.GIVEN_UP, P.REMOVED})),
+    StartPrepared: {P.STARTING: frozenset({P.RUNNING, P.PAUSED}), **_rows(_ALL - {P.STARTING}, frozenset())},
+    StartRefused: {P.STARTING: frozenset({P.STOPPED}), **_rows(_ALL - {P.STARTING}, frozenset())},
+    HookFinished: _rows(_ALL, frozenset({P.RUNNING, P.STOPPING, P.GIVEN_UP})),
+    HookFailed: _rows(_ALL, frozenset({P.STOPPING, P.GIVEN_UP})),
+    **{
+        fact: {**_rows(_SUPERVISING, _FACT_OUTCOMES), **_rows(_ALL - _SUPERVISING, _STOP_OUTCOMES)}
+        for fact in (ProcessSpawned, SpawnFailed, ProcessReady, ProcessExited, ReadyTimedOut, TimerFired)
+    },
+}
+
+
+def step(m: WatcherModel, event: Event, now: float) -> list[Effect]:
+    """Apply one event to the model at monotonic time `now`; the effects to carry out, in order."""
+    rows = TRANSITIONS.get(type(event), {})
+    before = m.phase
+    if before not in rows:
+        raise InvalidTransition(f"watcher {m.name}: {type(event).__name__} is impossible while {before}")
+    fx: Effects = []
+    _HANDLERS[type(event)](m, event, now, fx)
+    if m.phase != before and m.phase not in rows[before]:
+        raise InvalidTransition(
+            f"watcher {m.name}: {type(event).__name__} while {before} may not lead to {m.phase}"
+        )
+    return fx
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _start(m: WatcherModel, ev: StartRequested, now: float, fx: Effects) -> None:
+    if m.phase in _AT_REST:
+        begin_start(m, ev.command, fx)
+    elif m.phase == P.STOPPING:
+        assert m.stop is not None
+        m.stop.then_start = ev.command
+    else:
+        fx.append(Complete(ev.command, {"started": [], "kept": sorted(m.processes)}))
+
+
+def _stop(m: WatcherModel, ev: StopRequested, now: float, fx: Effects) -> None:
+    if m.phase in _AT_REST:
+        fx.append(Complete(ev.command, {"stopped": []}))
+    elif m.phase == P.STOPPING:
+        assert m.stop is not None
+        if m.command is None:  # a stop of its own (flapping, a hook): this command's now
+            m.stop.cause = StopCause.COMMAND
+            m.command = PendingCommand(ev.command, CommandKind.STOP, stopped=sorted(m.processes))
+        else:
+            m.stop.waiters.append(ev.command)
+        if ev.fast and not m.stop.fast:
+            m.stop.fast = True
+            hurry(m, now, fx)
+    else:
+        command = PendingCommand(ev.command, CommandKind.STOP)
+        begin_stop(m, StopCause.COMMAND, now, fx, command=command, fast=ev.fast)
+
+
+def _restart(m: WatcherModel, ev: RestartRequested, now: float, fx: Effects) -> None:
+    if m.phase in _AT_REST:
+        begin_start(m, ev.command, fx, kind=CommandKind.RESTART)
+    else:
+        begin_stop(m, StopCause.COMMAND, now, fx, command=PendingCommand(ev.command, CommandKind.RESTART))
+
+
+def _scale(m: WatcherModel, ev: ScaleRequested, now: float, fx: Effects) -> None:
+    if m.settings.singleton and ev.numprocesses > 1:
+        fx.append(
+            Fail(ev.command, f"{m.name} is a singleton: numprocesses must be 0 or 1, not {ev.numprocesses}")
+        )
+        return
+    m.settings = replace(m.settings, numprocesses=max(0, ev.numprocesses))
+    fx.append(Publish(Updated(key="numprocesses")))
+    _replan(m, now, fx)
+    fx.append(Complete(ev.command, {"numprocesses": m.settings.numprocesses}))
+
+
+def _settings(m: WatcherModel, ev: SettingsChanged, now: float, fx: Effects) -> None:
+    rolling.apply_settings(m, ev.settings)
+    _replan(m, now, fx)
+    fx.append(Complete(ev.command))
+
+
+def _reload(m: WatcherModel, ev: ReloadRequested, now: float, fx: Effects) -> None:
+    if m.phase == P.STOPPING:
+        fx.append(Fail(ev.command, f"{m.name} is stopping; not reloading", Errno.COMMAND_ERROR))
+        return
+    if ev.settings is not None and (m.phase in _AT_REST or ev.restart):
+        rolling.apply_settings(m, ev.settings)
+    if m.phase in _AT_REST:
+        begin_start(m, ev.command, fx, kind=CommandKind.RESTART)
+    elif ev.restart:
+        begin_stop(m, StopCause.COMMAND, now, fx, command=PendingCommand(ev.command, CommandKind.RESTART))
+    elif m.settings.send_hup and not ev.config_change:
+        live = live_records(m)
+        for rec in live:
+            fx.append(Signal(rec.pid, signal.SIGHUP))
+        fx.append(Publish(Reloaded()))
+        fx.append(Complete(ev.command, {"stopped": [], "started": [], "kept": sorted(m.processes)}))
+    else:
+        rolling.begin_reload(m, ev, now, fx)
+
+
+def _kill(m: WatcherModel, ev: KillRequested, now: float, fx: Effects) -> None:
+    targets = [m.processes[pid] for pid in ev.pids if pid in m.processes]
+    for rec in targets:
+        stop_process(m, rec, "kill command", now, fx, signum=ev.signum, timeout_s=ev.timeout_s)
+    waiting = {r.pid for r in targets if r.state != ProcessState.EXITED}
+    if waiting:
+        m.kills[ev.command] = KillOrder([r.pid for r in targets], waiting)
+    else:
+        fx.append(Complete(ev.command, {"pids": [r.pid for r in targets]}))
+    _replan(m, now, fx)
+
+
+def _remove(m: WatcherModel, ev: RemoveRequested, now: float, fx: Effects) -> None:
+    if ev.nostop:
+        pids = sorted(m.processes)
+        for key in list(m.timers):
+            cancel_timer(m, key, fx)
+        fx.append(Log(INFO, f"{m.name} removed without stopping; pids {pids} keep running unsupervised"))
+        m.phase = P.REMOVED
+        fx.append(Complete(ev.command))
+    elif m.phase in _AT_REST:
+        m.phase = P.REMOVED
+        fx.append(Complete(ev.command))
+    else:
+        command = PendingCommand(ev.command, CommandKind.REMOVE)
+        begin_stop(m, StopCause.REMOVE, now, fx, command=command, interrupted_by=f"rm {m.name}")
+
+
+def _hurry(m: WatcherModel, ev: HurryRequested, now: float, fx: Effects) -> None:
+    if m.stop is not None:
+        m.stop.fast = True
+    hurry(m, now, fx)
+
+
+# ----------------------------------------------------------------------------- facts
+
+
+def _prepared(m: WatcherModel, ev: StartPrepared, now: float, fx: Effects) -> None:
+    if m.phase == P.STARTING:
+        reconcile(m, now, fx)
+
+
+def _refused(m: WatcherModel, ev: StartRefused, now: float, fx: Effects) -> None:
+    if m.phase != P.STARTING or m.command is None:
+        return
+    cmd, m.command = m.command, None
+    m.phase = P.STOPPED
+    fx.append(Fail(cmd.id, f"{m.name}: {ev.reason}; not starting", Errno.MESSAGE_ERROR))
+
+
+def _spawned(m: WatcherModel, ev: ProcessSpawned, now: float, fx: Effects) -> None:
+    asked = m.spawning.pop(ev.wid, None)
+    generation = asked.generation if asked is not None else m.generation
+    cfg = m.settings
+    rec = ProcessRecord(
+        ev.pid,
+        ev.wid,
+        generation,
+        now,
+        expires_s=expiry_deadline(now, cfg.max_age_s, cfg.max_age_variance_s, ev.expiry_fraction),
+        lowered=asked is not None and asked.lowered,
+    )
+    m.processes[ev.pid] = rec
+    m.counts[ProcessState.STARTING] += 1
+    flapping.record_spawn(m.flapping)
+    fx.append(Log(INFO, f"spawned {m.label(ev.wid)} pid={ev.pid}"))
+    fx.append(Publish(Spawned(ev.pid, ev.wid)))
+    if m.phase == P.ROLLING:
+        rolling.on_spawned(m, rec, now, fx)
+    elif m.phase not in (P.STARTING, P.RUNNING, P.PAUSED):
+        stop_process(m, rec, "stop", now, fx)  # asked for before the stop began
+        return
+    if rec.state != ProcessState.STARTING:
+        return
+    if rec.lowered:
+        start_timer(m, TimerKey(TimerKind.NICE, rec.pid), LOWERED_AT_MOST_S, fx)
+    if rec.expires_s is not None:
+        start_timer(m, TimerKey(TimerKind.RECYCLE, rec.pid), rec.expires_s - now, fx)
+    if m.awaits_ready_signal:
+        start_timer(m, TimerKey(TimerKind.READY_TIMEOUT, rec.pid), cfg.ready_timeout_s, fx)
+    elif cfg.warmup_delay_s > 0:
+        start_timer(m, TimerKey(TimerKind.ALIVE, rec.pid), cfg.warmup_delay_s, fx)
+    else:
+        mark_ready(m, rec, now, fx)
+    if cfg.warmup_delay_s > 0 and m.phase in (P.STARTING, P.RUNNING):
+        start_timer(m, TimerKey(TimerKind.WARMUP), cfg.warmup_delay_s, fx)
+    _replan(m, now, fx)
+
+
+def _spawn_failed(m: WatcherModel, ev: SpawnFailed, now: float, fx: Effects) -> None:
+    m.spawning.pop(ev.wid, None)
+    m.wids.release(ev.wid)
+    label = m.label(ev.wid)
+    fx.append(Log(ERROR, f"{label}: {ev.reason}"))
+    if m.phase == P.ROLLING:
+        rolling.on_spawn_failed(m, label, ev.reason, now, fx)
+    elif m.phase in (P.STARTING, P.RUNNING, P.PAUSED):
+        after_unexpected(m, flapping.record_spawn_failure(m.flapping, m.settings.flapping, now), now, fx)
+    else:
+        finish_stop_if_done(m, fx)
+
+
+def _ready(m: WatcherModel, ev: ProcessReady, now: float, fx: Effects) -> None:
+    rec = m.processes.get(ev.pid)
+    if rec is None:
+        return
+    if m.settings.readiness != Readiness.ALIVE:
+        m.notifies_ready = True
+    if rec.state == ProcessState.STARTING:
+        mark_ready(m, rec, now, fx)
+        _replan(m, now, fx)
+
+
+def _exited(m: WatcherModel, ev: ProcessExited, now: float, fx: Effects) -> None:
+    rec = m.processes.pop(ev.pid, None)
+    if rec is None:
+        return
+    expected = rec.state == ProcessState.STOPPING
+    set_state(m, rec, ProcessState.EXITED)
+    m.wids.release(rec.wid)
+    for kind in PROCESS_TIMER_KINDS:
+        cancel_timer(m, TimerKey(kind, rec.pid), fx)
+    label = f"{m.label(rec.wid)} pid={rec.pid}"
+    text = describe_exit(ev.exit_code, killed_by_us=rec.killed_by_us)
+    fx.append(RunHook("before_reap", (("process_pid", rec.pid),)))
+    if expected:
+        fx.append(Log(INFO, f"reaped {label} ({rec.stop_reason}): {text}"))
+    else:
+        fx.append(Log(WARNING, f"exited {label}: {text} after {now - rec.started_s:.1f}s", ev.stderr_tail))
+    fx.append(Publish(Reaped(rec.pid, rec.wid, ev.exit_code, expected)))
+    fx.append(RunHook("after_reap", (("process_pid", rec.pid), ("exit_code", ev.exit_code))))
+    _answer_kills(m, rec.pid, fx)
+    if m.phase == P.STOPPING:
+        finish_stop_if_done(m, fx)
+    elif m.phase == P.ROLLING:
+        rolling.on_exit(m, rec, text, ev.stderr_tail, now, fx)
+    elif m.phase in (P.STARTING, P.RUNNING, P.PAUSED):
+        if expected:
+            reconcile(m, now, fx)
+        elif not m.settings.respawn:
+            if not m.processes and not m.spawning:
+                fx.append(
+                    Log(
+                        INFO, f"{m.name}: every process has exited and respawn is off; the watcher is stopped"
+                    )
+                )
+                begin_stop(m, StopCause.NO_RESPAWN, now, fx)
+        else:
+            after_unexpected(m, flapping.record_exit(m.flapping, m.settings.flapping, now), now, fx)
+
+
+def _answer_kills(m: WatcherModel, pid: int, fx: Effects) -> None:
+    for command, order in list(m.kills.items()):
+        order.waiting_for.discard(pid)
+        if not order.waiting_for:
+            del m.kills[command]
+            fx.append(Complete(command, {"pids": order.pids}))
+
+
+def _ready_timed_out(m: WatcherModel, ev: ReadyTimedOut, now: float, fx: Effects) -> None:
+    key = TimerKey(TimerKind.READY_TIMEOUT, ev.pid)
+    if key not in m.timers:
+        return  # cancelled meanwhile
+    m.timers.discard(key)
+    rec = m.processes.get(ev.pid)
+    if rec is None or rec.state != ProcessState.STARTING:
+        return
+    if m.phase == P.ROLLING:
+        rolling.on_ready_timeout(m, rec, ev.stderr_tail, now, fx)
+        return
+    # As systemd judges a Type=notify service: not ready in time is a failed start. It is stopped and,
+    # like any process that ends, replaced; left starting it would hold back recycling and --waiting.
+    fx.append(
+        Log(
+            ERROR,
+            f"{m.label(rec.wid)} pid={rec.pid} was not ready after {m.settings.ready_timeout_s:g}s "
+            "(ready_timeout); stopping it",
+            ev.stderr_tail,
+        )
+    )
+    stop_process(m, rec, "not ready after ready_timeout", now, fx)
+
+
+def _timer(m: WatcherModel, ev: TimerFired, now: float, fx: Effects) -> None:
+    if ev.key not in m.timers:
+        return  # cancelled after it was due
+    m.timers.discard(ev.key)
+    kind = ev.key.kind
+    rec = m.processes.get(ev.key.pid) if ev.key.pid is not None else None
+    if kind == TimerKind.RESUME:
+        if m.phase == P.PAUSED:
+            m.phase = P.RUNNING
+            fx.append(Log(INFO, f"{m.name}: resuming after the flapping pause"))
+            reconcile(m, now, fx)
+    elif kind == TimerKind.WARMUP:
+        reconcile(m, now, fx)
+    elif rec is None:
+        return
+    elif kind == TimerKind.KILL and rec.state == ProcessState.STOPPING:
+        graceful_timeout_over(m, rec, fx)
+    elif kind == TimerKind.KILL_WAIT:
+        fx.append(
+            Log(
+                ERROR,
+                f"{m.label(rec.wid)} pid={rec.pid} survived SIGKILL for {KILL_WAIT_S:g}s "
+                "(uninterruptible sleep?)",
+            )
+        )
+    elif kind == TimerKind.NICE:
+        restore_priority(m, rec, fx)
+    elif kind == TimerKind.ALIVE and rec.state == ProcessState.STARTING:
+        mark_ready(m, rec, now, fx)
+        _replan(m, now, fx)
+    elif kind == TimerKind.RECYCLE and rec.state in (ProcessState.STARTING, ProcessState.RUNNING):
+        rec.due = True
+        m.due.append(rec.pid)
+        reconcile(m, now, fx)
+
+
+def _hook_finished(m: WatcherModel, ev: HookFinished, now: float, fx: Effects) -> None:
+    cmd = m.command
+    if ev.hook != "after_start" or cmd is None or not cmd.awaiting_hook:
+        return
+    if ev.ok:
+        announce_started(m, fx)
+        return
+    m.command = None
+    fx.append(Log(ERROR, f"{m.name}: after_start hook failed; stopping the watcher"))
+    fx.append(Fail(cmd.id, f"{m.name}: the after_start hook failed; watcher stopped"))
+    begin_stop(m, StopCause.HOOK_FAILED, now, fx)
+
+
+def _hook_failed(m: WatcherModel, ev: HookFailed, now: float, fx: Effects) -> None:
+    if ev.wid is not None and m.spawning.pop(ev.wid, None) is not None:
+        m.wids.release(ev.wid)
+        if m.rolling is not None:
+            m.rolling.spawning -= 1
+    rec = m.processes.get(ev.pid) if ev.pid is not None else None
+    if rec is not None:
+        stop_process(m, rec, f"{ev.hook} hook failed", now, fx, timeout_s=0)
+    if m.phase in _SUPERVISING:
+        what = f" for pid {ev.pid}" if ev.pid is not None else ""
+        fx.append(Log(ERROR, f"{m.name}: {ev.hook} hook failed{what}; stopping the watcher"))
+        begin_stop(m, StopCause.HOOK_FAILED, now, fx, interrupted_by=f"a failed {ev.hook} hook")
+    else:
+        finish_stop_if_done(m, fx)
+
+
+def _replan(m: WatcherModel, now: float, fx: Effects) -> None:
+    if m.phase == P.ROLLING:
+        rolling.advance(m, now, fx)
+    else:
+        reconcile(m, now, fx)
+
+
+_HANDLERS: dict[type, Callable[[WatcherModel, Event, float, Effects], None]] = {
+    StartRequested: _start,
+    StopRequested: _stop,
+    RestartRequested: _restart,
+    ScaleRequested: _scale,
+    SettingsChanged: _settings,
+    ReloadRequested: _reload,
+    KillRequested: _kill,
+    RemoveRequested: _remove,
+    HurryRequested: _hurry,
+    StartPrepared: _prepared,
+    StartRefused: _refused,
+    ProcessSpawned: _spawned,
+    SpawnFailed: _spawn_failed,
+    ProcessReady: _ready,
+    ProcessExited: _exited,
+    ReadyTimedOut: _ready_timed_out,
+    TimerFired: _timer,
+    HookFinished: _hook_finished,
+    HookFailed: _hook_failed,
+}
