@@ -8,8 +8,12 @@ import threading
 from typing import Any, TextIO
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from circus_web_stack.protocol.pubsub import event_topic
+
+# A daemon that has not completed the handshake by then is slow or absent: the command will say so.
+HANDSHAKE_WAIT_S = 2.0
 
 
 def render_reload_progress(watcher: str, payload: dict[str, Any]) -> str:
@@ -34,9 +38,22 @@ class ReloadProgress:
         if curve_apply is not None:
             curve_apply(self._sock)
         self._sock.subscribe(event_topic(watcher, "reload"))
-        self._sock.connect(pubsub_endpoint)
+        self._connect(pubsub_endpoint)
         self._width = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _connect(self, endpoint: str) -> None:
+        """Connect and wait (at most HANDSHAKE_WAIT_S) for the handshake, after which the subscription
+        is on its way: the command is sent only then, or the daemon's first events (a reload's first
+        spawn comes within a millisecond) would go out before it knows we listen."""
+        monitor = self._sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        try:
+            self._sock.connect(endpoint)
+            if monitor.poll(HANDSHAKE_WAIT_S * 1000):
+                recv_monitor_message(monitor)
+        finally:
+            self._sock.disable_monitor()
+            monitor.close(linger=0)
 
     def __enter__(self) -> ReloadProgress:
         self._thread.start()

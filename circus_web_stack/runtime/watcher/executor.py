@@ -32,8 +32,8 @@ from circus_web_stack.core.exits import signal_name
 from circus_web_stack.core.fsm_rolling import stderr_suffix
 from circus_web_stack.core.notices import Signalled
 from circus_web_stack.core.timers import TimerKey, TimerKind
-from circus_web_stack.runtime import priority, spawner
 from circus_web_stack.runtime.process import Process
+from circus_web_stack.runtime.system import Timer
 from circus_web_stack.runtime.watcher.spawning import describe_spawn_failure
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class Executor:
         self.watcher = watcher
         self.submit = submit
         self.answer = answer
-        self._timers: dict[TimerKey, gevent.Greenlet] = {}
+        self._timers: dict[TimerKey, Timer] = {}
         self._lowered: dict[int, int] = {}  # pid -> the nice value it was lowered from
 
     def run(self, effect: fx.Effect) -> None:
@@ -82,18 +82,23 @@ class Executor:
         cfg = w.config
         try:
             spec = w.spec_builder.build(cfg, effect.wid, capture_stdout=w.streams.captures_stdout())
-            child = spawner.spawn(spec)
+            child = w.system.spawn(spec)
         except Exception as exc:  # a spawn that raises is a failed spawn, never an unanswered one
             self.submit(SpawnFailed(effect.wid, describe_spawn_failure(cfg, exc)))
             return
         pid = child.pid
-        proc = Process(
-            w.name, effect.wid, child, generation=effect.generation, record=lambda: w.model.processes.get(pid)
+        proc = Process.for_child(
+            w.name,
+            effect.wid,
+            child,
+            w.system,
+            generation=effect.generation,
+            record=lambda: w.model.processes.get(pid),
         )
         # Tracked and watched before anything else can fail: a child nobody reaps would hang `stop`.
         w.processes[proc.pid] = proc
         if effect.lower_nice:
-            lowered = priority.lower(proc.pid, effect.lower_nice)
+            lowered = w.system.lower_priority(proc.pid, effect.lower_nice)
             if lowered is not None:
                 self._lowered[proc.pid] = lowered
         gevent.spawn(self._watch_exit, proc)
@@ -103,7 +108,8 @@ class Executor:
             self.submit(HookFailed("after_spawn", pid=proc.pid))
 
     def _watch_exit(self, proc: Process) -> None:
-        exit_code = spawner.wait_exit(proc.child)
+        assert proc.child is not None
+        exit_code = self.watcher.system.wait_exit(proc.child)
         proc.reaped = True
         proc.exit_code = exit_code
         self._lowered.pop(proc.pid, None)
@@ -115,7 +121,7 @@ class Executor:
         lowered = self._lowered.pop(effect.pid, None)
         proc = self.watcher.processes.get(effect.pid)
         if lowered is not None and proc is not None and not proc.reaped:
-            priority.restore(effect.pid, lowered)
+            self.watcher.system.restore_priority(effect.pid, lowered)
 
     # ------------------------------------------------------------------------- signals
 
@@ -149,7 +155,8 @@ class Executor:
 
     def start_timer(self, effect: fx.StartTimer) -> None:
         self.cancel_timer(fx.CancelTimer(effect.key))
-        self._timers[effect.key] = gevent.spawn_later(effect.delay_s, self._fire, effect.key)
+        key = effect.key
+        self._timers[key] = self.watcher.system.call_later(effect.delay_s, lambda: self._fire(key))
 
     def _fire(self, key: TimerKey) -> None:
         self._timers.pop(key, None)
@@ -162,8 +169,8 @@ class Executor:
 
     def cancel_timer(self, effect: fx.CancelTimer) -> None:
         timer = self._timers.pop(effect.key, None)
-        if timer is not None and timer is not gevent.getcurrent():
-            timer.kill(block=False)
+        if timer is not None:
+            timer.cancel()
 
     def cancel_all_timers(self) -> None:
         for key in list(self._timers):

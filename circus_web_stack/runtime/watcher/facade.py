@@ -39,11 +39,11 @@ from circus_web_stack.core.settings import FlappingRule, LifecycleSettings, Read
 from circus_web_stack.core.states import AT_REST_PHASES, CIRCUS_STATUS, LIVE_PROCESS_STATES, WatcherPhase
 from circus_web_stack.core.watcher_model import WatcherModel
 from circus_web_stack.protocol.pubsub import notice_payload
-from circus_web_stack.runtime import priority
 from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.process import Process
 from circus_web_stack.runtime.sockets import SocketSet
 from circus_web_stack.runtime.streams.base import Stream
+from circus_web_stack.runtime.system import REAL_SYSTEM, System
 from circus_web_stack.runtime.watcher.driver import Driver
 from circus_web_stack.runtime.watcher.executor import Executor
 from circus_web_stack.runtime.watcher.spawning import SpawnSpecBuilder
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("circus_web_stack.watcher")
 
 
-def lifecycle_settings(cfg: WatcherConfig) -> LifecycleSettings:
+def lifecycle_settings(cfg: WatcherConfig, system: System) -> LifecycleSettings:
     """What the state machine needs of a config (core cannot read config objects)."""
     spec = cfg.flapping
     return LifecycleSettings(
@@ -73,7 +73,7 @@ def lifecycle_settings(cfg: WatcherConfig) -> LifecycleSettings:
         scale_down=cfg.scale_down,
         send_hup=cfg.send_hup,
         # No lowering when circusd could not give the priority back.
-        startup_nice=cfg.startup_nice if priority.can_restore() else 0,
+        startup_nice=cfg.startup_nice if system.can_restore_priority() else 0,
         singleton=cfg.singleton,
         hooks=frozenset(cfg.hooks),
         flapping=FlappingRule(spec.attempts, spec.window, spec.retry_in, spec.max_retry, cfg.max_retry),
@@ -101,8 +101,10 @@ class Watcher:
         arbiter: Arbiter | None = None,
         emit: EventListener | None = None,
         notify_socket: str | None = None,
+        system: System = REAL_SYSTEM,
     ) -> None:
         self.config = config
+        self.system = system
         self.sockets = sockets
         self.arbiter = arbiter
         self._emit_fn = emit
@@ -114,8 +116,8 @@ class Watcher:
         self._command_lock = gevent.lock.RLock()
         self._stop_lock = gevent.lock.RLock()
         self._replaced: _Replaced | None = None
-        self.model = WatcherModel(config.name, lifecycle_settings(config))
-        self.driver = Driver(self.model)
+        self.model = WatcherModel(config.name, lifecycle_settings(config, system))
+        self.driver = Driver(self.model, system.monotonic)
         self.executor = Executor(self, self.driver.submit, self.driver.answer)
         self.driver.run_effect = self.executor.run
 
@@ -167,7 +169,7 @@ class Watcher:
         return self.model.phase == WatcherPhase.REMOVED
 
     def __len__(self) -> int:
-        return sum(1 for p in self.processes.values() if p.state in LIVE_PROCESS_STATES)
+        return sum(1 for r in self.model.processes.values() if r.state in LIVE_PROCESS_STATES)
 
     def __repr__(self) -> str:
         return f"<Watcher {self.name} {self.model.phase.value} {len(self)}/{self.numprocesses}>"
@@ -180,9 +182,8 @@ class Watcher:
         return sorted(self.processes)
 
     def live_processes(self) -> list[Process]:
-        return sorted(
-            (p for p in self.processes.values() if p.state in LIVE_PROCESS_STATES), key=lambda p: p.wid
-        )
+        live = [r.pid for r in self.model.processes.values() if r.state in LIVE_PROCESS_STATES]
+        return sorted((self.processes[pid] for pid in live if pid in self.processes), key=lambda p: p.wid)
 
     def run_extended_stats_hook(self, pid: int, info: dict[str, Any]) -> None:
         self.run_hook("extended_stats", pid=pid, stats=info)
@@ -363,7 +364,7 @@ class Watcher:
         self.config = new
         for key in changed:
             self.publish(Updated(key=key))
-        settings = lifecycle_settings(new)
+        settings = lifecycle_settings(new, self.system)
         reload = not self.at_rest and (force_reload or any(needs_reload(k) for k in changed))
         if not reload:
             self.driver.call(lambda command: SettingsChanged(command, settings))
