@@ -88,7 +88,7 @@ class Arbiter:
     # ----------------------------------------------------------------- lookups
 
     def _make_watcher(self, wcfg: Any) -> Watcher:
-        return Watcher(
+        return Watcher.from_config(
             wcfg,
             sockets=self.sockets,
             arbiter=self,

@@ -13,6 +13,8 @@ import gevent.event
 from circus_web_stack.runtime.spawner import SpawnSpec
 from circus_web_stack.testing.fake_clock import FakeClock, FakeTimer
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
 
 @dataclass(frozen=True)
 class FakeProgram:

@@ -66,7 +66,7 @@ def test_watcher_and_process_work_on_their_own(tmp_path):
         """
         import json
         from circus_web_stack import Watcher, Process
-        w = Watcher.from_options("solo", "sleep 1000", numprocesses=2)
+        w = Watcher("solo", "sleep 1000", numprocesses=2)
         started = w.start()["started"]
         procs = w.live_processes()
         print(json.dumps({"started": started, "repr": [repr(p) for p in procs], "len": len(w),

@@ -35,10 +35,14 @@ class Driver:
         self._wakeup = gevent.event.Event()
         self._answers: dict[CommandId, gevent.event.AsyncResult] = {}
         self._ids = itertools.count(1)
-        self._loop = gevent.spawn(self._run)
+        # Started by the first event, on the hub of the thread that runs the watcher (a background
+        # arbiter builds its watchers in one thread and runs them in another).
+        self._loop: gevent.Greenlet | None = None
 
     def submit(self, event: Event) -> None:
         self._events.append(event)
+        if self._loop is None:
+            self._loop = gevent.spawn(self._run)
         self._wakeup.set()
 
     def call(self, make: Callable[[CommandId], Event]) -> dict:
@@ -59,13 +63,13 @@ class Driver:
 
     def _run(self) -> None:
         while True:
-            self._wakeup.wait()
             self._wakeup.clear()
             while self._events:
                 self._step(self._events.popleft())
                 # Between two steps the hub runs: a start of thousands of processes (one spawn per
                 # step) or a burst of exits must not keep commands and other watchers waiting.
                 gevent.sleep(0)
+            self._wakeup.wait()
 
     def _step(self, event: Event) -> None:
         phase = self.model.phase
@@ -84,4 +88,5 @@ class Driver:
                 log.exception("%s: carrying out %s failed", self.model.name, type(effect).__name__)
 
     def close(self) -> None:
-        self._loop.kill(block=False)
+        if self._loop is not None:
+            self._loop.kill(block=False)

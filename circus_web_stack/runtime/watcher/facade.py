@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,45 @@ class Watcher:
 
     def __init__(
         self,
+        name: str,
+        cmd: str,
+        args: str | list[str] | None = None,
+        numprocesses: int = 1,
+        prereload_fn: Callable[[Watcher], object] | None = None,
+        loop: object = None,
+        **options: Any,
+    ) -> None:
+        """Circus's signature: `Watcher("web", "python app.py", numprocesses=2, warmup_delay=1, ...)`
+        with any of Circus's watcher options by keyword, validated as the ini's are (ConfigError
+        naming the option). `prereload_fn(watcher)` runs before each reload, as in Circus; `loop` is
+        accepted and unused (the watcher runs on the gevent hub of the thread that starts it)."""
+        given = {"cmd": cmd, "numprocesses": numprocesses, **options}
+        if args is not None:
+            given["args"] = args
+        self._attach(parse_watcher(name, given, source=f"Watcher({name!r})"))
+        self.prereload_fn = prereload_fn
+
+    @classmethod
+    def from_config(
+        cls,
+        config: WatcherConfig,
+        *,
+        sockets: SocketSet | None = None,
+        arbiter: Arbiter | None = None,
+        emit: EventListener | None = None,
+        notify_socket: str | None = None,
+        system: System = REAL_SYSTEM,
+    ) -> Watcher:
+        """A watcher for a validated config; under an Arbiter, which passes sockets and the event sink."""
+        watcher = cls.__new__(cls)
+        watcher._attach(
+            config, sockets=sockets, arbiter=arbiter, emit=emit, notify_socket=notify_socket, system=system
+        )
+        watcher.prereload_fn = None
+        return watcher
+
+    def _attach(
+        self,
         config: WatcherConfig,
         *,
         sockets: SocketSet | None = None,
@@ -120,11 +159,6 @@ class Watcher:
         self.driver = Driver(self.model, system.monotonic)
         self.executor = Executor(self, self.driver.submit, self.driver.answer)
         self.driver.run_effect = self.executor.run
-
-    @classmethod
-    def from_options(cls, name: str, cmd: str, **options: Any) -> Watcher:
-        """The Python API: `Watcher.from_options("web", "python app.py", numprocesses=2)`."""
-        return cls(parse_watcher(name, {"cmd": cmd, **options}, source="Watcher()"))
 
     # ----------------------------------------------------------------- introspection
 
@@ -209,6 +243,8 @@ class Watcher:
         """Replace every process with a new one, ready before replaced. Circus's meanings are kept:
         graceful=False is a restart, send_hup sends SIGHUP instead."""
         with self._commanding():
+            if self.prereload_fn is not None:
+                self.prereload_fn(self)
             return self.driver.call(
                 lambda command: ReloadRequested(command, sequential=sequential, restart=not graceful)
             )

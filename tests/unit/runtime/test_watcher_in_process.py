@@ -29,7 +29,9 @@ def world():
 
     def make(**options) -> Watcher:
         config = parse_watcher("web", {"cmd": "app", "readiness": "notify", **options}, source="test")
-        w = Watcher(config, system=system, emit=lambda name, event, payload: events.append((event, payload)))
+        w = Watcher.from_config(
+            config, system=system, emit=lambda name, event, payload: events.append((event, payload))
+        )
         system.on_ready = w.report_ready
         made.append(w)
         return w
@@ -137,7 +139,7 @@ def test_a_stop_during_a_reload_interrupts_it(world):
 
 
 def test_max_age_recycles_every_process_ready_before_replaced(world):
-    clock, system, make, events = world
+    clock, _system, make, events = world
     w = make(numprocesses=2, max_age=60, max_age_variance=0)
     w.start()
     settle(clock, 0.2)
