@@ -4,6 +4,7 @@ ones with a message naming the bad value and what is valid. Adding an option wit
 from __future__ import annotations
 
 import signal
+from operator import attrgetter
 from typing import Any
 
 import pytest
@@ -96,6 +97,10 @@ WATCHER_VALID: dict[str, list[tuple[Any, Any]]] = {
     "ready_timeout": [("0.5", 0.5), (60, 60.0)],
     "scale_down": [("Newest", "newest"), ("oldest", "oldest")],
     "readiness": [("auto", "auto"), ("NOTIFY", "notify"), ("alive", "alive")],
+    "flapping.attempts": [("3", 3), (1, 1)],
+    "flapping.window": [("2.5", 2.5), (10, 10.0)],
+    "flapping.retry_in": [("0", 0.0), ("0.3", 0.3)],
+    "flapping.max_retry": [("-1", -1), ("0", 0), (7, 7)],
 }
 
 WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -174,6 +179,10 @@ WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
     "ready_timeout": [("0", "'0' is out of range (expected seconds > 0)")],
     "scale_down": [("random", "'random' is not a valid choice (expected one of oldest, newest)")],
     "readiness": [("ready", "'ready' is not a valid choice (expected one of auto, notify, alive)")],
+    "flapping.attempts": [("0", "'0' is out of range (expected an integer >= 1)")],
+    "flapping.window": [("0", "'0' is out of range (expected seconds > 0)"), ("soon", "is not a number")],
+    "flapping.retry_in": [("-1", "'-1' is out of range (expected seconds >= 0)")],
+    "flapping.max_retry": [("-2", "'-2' is out of range (expected an integer >= -1 (-1: forever))")],
 }
 
 # options that other options must accompany to be valid
@@ -200,7 +209,7 @@ def _cases(cases):
 def test_watcher_option_accepts(name, raw, expected):
     options = {"cmd": "prog", **WATCHER_CONTEXT.get(name, {}), name: raw}
     cfg = parse_watcher("w", options)
-    assert getattr(cfg, name) == expected
+    assert attrgetter(name)(cfg) == expected  # an option's name is its attribute path
 
 
 @pytest.mark.parametrize(("name", "raw", "message"), _cases(WATCHER_INVALID))
