@@ -31,6 +31,8 @@ from circus_web_stack.cli.client import (
     apply_curve,
     curve_keys_from_options,
 )
+from circus_web_stack.cli.common import exit_quietly_on_closed_stdout, format_age
+from circus_web_stack.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from circus_web_stack.protocol.stats import (
     CIRCUS_TOPIC,
     NOT_AVAILABLE,
@@ -39,8 +41,6 @@ from circus_web_stack.protocol.stats import (
     human_bytes,
 )
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 SORT_KEYS = ("cpu", "mem")
 
 
@@ -134,19 +134,6 @@ def handle_key(key: str, view: View, state: TopState) -> View | None:
 
 # ---------------------------------------------------------------------------------------------------
 # The screen.
-
-
-def format_age(seconds: Any) -> str:
-    if not isinstance(seconds, int | float):
-        return NOT_AVAILABLE
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def _number(value: Any) -> float:
@@ -427,6 +414,7 @@ def _keys() -> Iterator[int | None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
+@exit_quietly_on_closed_stdout
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import json

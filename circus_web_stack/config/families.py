@@ -20,7 +20,6 @@ from circus_web_stack.config.kinds import (
     Kind,
     Seconds,
     Text,
-    did_you_mean,
 )
 from circus_web_stack.config.specs import (
     DEFAULT_IGNORED_HOOKS,
@@ -30,6 +29,7 @@ from circus_web_stack.config.specs import (
     HookSpec,
     StreamSpec,
 )
+from circus_web_stack.core.suggest import did_you_mean
 
 # ---- env -------------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from circus_web_stack.config.families import FLAPPING_OPTIONS, build_flapping
 from circus_web_stack.config.ini import IniSection, merge_sections, parse_ini
-from circus_web_stack.config.kinds import InvalidValue, Words, did_you_mean
+from circus_web_stack.config.kinds import InvalidValue, Words
 from circus_web_stack.config.model import Config, PluginConfig, WatcherConfig
 from circus_web_stack.config.sections import (
     Where,
@@ -34,6 +34,7 @@ from circus_web_stack.config.sections import (
 from circus_web_stack.config.specs import FlappingSpec
 from circus_web_stack.config.substitution import expand_env_vars, substitute
 from circus_web_stack.core.errors import ConfigError
+from circus_web_stack.core.suggest import did_you_mean
 
 __all__ = ["load_config", "parse_daemon", "parse_socket", "parse_watcher", "set_watcher_option"]
 

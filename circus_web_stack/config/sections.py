@@ -21,7 +21,7 @@ from circus_web_stack.config.families import (
     check_rlimit_name,
     parse_hook,
 )
-from circus_web_stack.config.kinds import InvalidValue, Text, did_you_mean
+from circus_web_stack.config.kinds import InvalidValue, Text
 from circus_web_stack.config.model import (
     DaemonConfig,
     PluginConfig,
@@ -41,6 +41,7 @@ from circus_web_stack.config.options import (
 from circus_web_stack.config.specs import FlappingSpec, FrozenMap, StreamSpec
 from circus_web_stack.config.substitution import expand_env_vars, referenced_sockets, uses_legacy_wid
 from circus_web_stack.core.errors import ConfigError
+from circus_web_stack.core.suggest import did_you_mean
 
 
 @dataclass
