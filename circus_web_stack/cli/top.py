@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -467,6 +468,10 @@ def main(argv: list[str] | None = None) -> int:
             poller.register(monitor, zmq.POLLIN)
             if keys_fd is not None:
                 poller.register(keys_fd, zmq.POLLIN)
+            # A pipe's reader going away (`circus-top | less`, then q) shows as POLLERR on our end even
+            # while nothing is written, which is all the time when stdout is no terminal.
+            out_fd = sys.stdout.fileno()
+            poller.register(out_fd, zmq.POLLERR)
             drawn_at = 0.0
             while True:
                 ready = dict(poller.poll(200))
@@ -486,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
                         event = recv_monitor_message(monitor)["event"]
                         connected[0] = event == zmq.EVENT_CONNECTED
                     redraw = True
+                if out_fd in ready:
+                    raise BrokenPipeError(f"stdout's reader is gone ({os.strerror(errno.EPIPE)})")
                 if keys_fd is not None and keys_fd in ready:
                     for key in os.read(keys_fd, 64).decode("utf-8", "replace"):
                         new = handle_key(key, view, state)
@@ -500,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         quit_reason = "interrupted"
         return EXIT_OK
+    except BrokenPipeError:
+        quit_reason = "stdout closed"
+        raise
     finally:
         sub.disable_monitor()
         monitor.close(linger=0)

@@ -15,6 +15,7 @@ from typing import Any
 from circus_web_stack.config.loader import parse_watcher, set_watcher_option
 from circus_web_stack.config.options import family_of, is_settable
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
+from circus_web_stack.core.suggest import did_you_mean
 from circus_web_stack.protocol.properties import match_names
 from circus_web_stack.protocol.stats import process_info
 from circus_web_stack.runtime.endpoints import owner_uid
@@ -275,7 +276,8 @@ def get(arbiter: Any, props: Props) -> dict:
     found = {key: _option_value(values, key) for key in props["keys"]}
     missing = [key for key, value in found.items() if value is _UNKNOWN]
     if missing:
-        raise ClientError(f"unknown option(s) {', '.join(map(repr, missing))}", Errno.MESSAGE_ERROR)
+        named = ", ".join(f"{key!r}{did_you_mean(key, values)}" for key in missing)
+        raise ClientError(f"unknown option(s) {named}", Errno.MESSAGE_ERROR)
     return {"options": found}
 
 
