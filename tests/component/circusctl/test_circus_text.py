@@ -55,7 +55,8 @@ def test_read_only_commands_print_what_circus_prints(circus_daemon, circus_peer)
 def test_stats_print_what_circus_prints(circus_daemon, circus_peer):
     circus = [str(circus_peer / "circusctl")]
     # A sample is taken per call: sleep's figures hold still, but allow a moment for one to move.
-    for args in (("stats", "web"), ("stats",)):
+    pid = str(circus_daemon.call("list", name="web")["pids"][0])
+    for args in (("stats", "web"), ("stats",), ("stats", "web", pid)):
 
         def same(args: tuple[str, ...] = args) -> bool:
             theirs, ours = _both(circus, circus_daemon.endpoint, *args)
@@ -71,8 +72,18 @@ def test_stats_print_what_circus_prints(circus_daemon, circus_peer):
 def test_commands_that_change_things_reply_as_circus(circus_daemon, circus_peer):
     circus = [str(circus_peer / "circusctl")]
     children = 3  # web's 2 and api.v2's 1; each command runs once from each circusctl
-    for args, change in [(("incr", "web"), 1), (("decr", "web"), -1), (("reload", "web"), 0)]:
-        for program in (circus, OURS):
+    steps = [
+        (("incr", "web"), (1, 1)),
+        (("decr", "web"), (-1, -1)),
+        (("reload", "web"), (0, 0)),
+        (("stop", "api.v2"), (-1, 0)),  # the second stop finds it stopped: still `ok`
+        (("start", "api.v2"), (1, 0)),
+        (("restart", "api.v2"), (0, 0)),
+        (("signal", "api.v2", "CONT"), (0, 0)),
+        (("reloadconfig",), (0, 0)),
+    ]
+    for args, changes in steps:
+        for program, change in zip((circus, OURS), changes, strict=True):
             done = _run(program, circus_daemon.endpoint, args)
             assert (done.returncode, done.stdout) == (0, "ok\n"), (program, args, done.stderr)
             children += change
