@@ -13,13 +13,14 @@ from collections.abc import Iterable
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close.
 
-    Close is difflib's ratio of at least 0.75, or one swap of two neighbouring letters, which the
-    ratio misses for short names (`wbe` for `web` scores 0.67). Case is ignored."""
+    A swap of two neighbouring letters comes first (the commonest typo, which difflib's ratio ranks
+    low: `wbe` for `web` scores 0.67, `stauts` is nearer `stats` than `status`); else the best
+    difflib ratio of at least 0.75. Case is ignored."""
     by_lower = {candidate.lower(): candidate for candidate in candidates}
     lowered = word.lower()
-    close = difflib.get_close_matches(lowered, list(by_lower), n=1, cutoff=0.75)
+    close = [c for c in by_lower if _one_swap_apart(lowered, c)][:1]
     if not close:
-        close = [c for c in by_lower if _one_swap_apart(lowered, c)][:1]
+        close = difflib.get_close_matches(lowered, list(by_lower), n=1, cutoff=0.75)
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 

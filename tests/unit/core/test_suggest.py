@@ -13,6 +13,7 @@ from circus_web_stack.core.suggest import did_you_mean
         ("staus", ["status", "stats", "start"], " (did you mean 'status'?)"),
         ("numprocess", ["numprocesses", "numwatchers"], " (did you mean 'numprocesses'?)"),
         ("wbe", ["web", "api.v2"], " (did you mean 'web'?)"),  # a swap: difflib's ratio is 0.67
+        ("stauts", ["stats", "status"], " (did you mean 'status'?)"),  # a swap beats a better ratio
         ("WEB-admin", ["web-Admin"], " (did you mean 'web-Admin'?)"),  # case is ignored, kept in the answer
         ("nope", ["web", "api.v2"], ""),
         ("ab", ["ba", "cd"], " (did you mean 'ba'?)"),
