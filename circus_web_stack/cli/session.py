@@ -110,7 +110,7 @@ def run_command(session: Session, command: str, words: Sequence[str]) -> int:
         print(f"{PROG}: {unreachable}", file=session.err)
         return EXIT_UNREACHABLE
     if options.timeout is None and properties.get("waiting"):
-        # An unreachable daemon still fails at once: an ipc socket is checked above, a send has its own wait.
+        # The reply comes when the work is done (see WAITING_TIMEOUT_S); a missing ipc socket failed above.
         options = replace(options, timeout=WAITING_TIMEOUT_S)
     try:
         client = session.client(options)

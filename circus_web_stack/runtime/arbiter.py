@@ -109,7 +109,7 @@ class Arbiter:
         if watcher is None:
             from circus_web_stack.core.suggest import did_you_mean
 
-            hint = did_you_mean(name, self.watchers)
+            hint = did_you_mean(name, [w.name for w in self.watchers.values()])
             raise ClientError(f"program {name} not found{hint}", Errno.MESSAGE_ERROR)
         return watcher
 
