@@ -20,13 +20,8 @@ from urllib.parse import urlparse
 import zmq
 
 from circus_web_stack import __version__
+from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_CONFIG, EXIT_OK, EXIT_PIDFILE
 from circus_web_stack.core.errors import ConfigError, SocketBindError
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_CONFIG = 78  # sysexits EX_CONFIG
-EXIT_BIND = 71  # sysexits EX_OSERR: a socket or endpoint could not be bound
-EXIT_PIDFILE = 73  # sysexits EX_CANTCREAT
 
 LOG_FORMAT = "%(asctime)s circusd[%(process)d] [%(levelname)s] %(message)s"
 

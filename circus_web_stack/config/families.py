@@ -19,7 +19,6 @@ from circus_web_stack.config.kinds import (
     InvalidValue,
     Kind,
     Text,
-    did_you_mean,
 )
 from circus_web_stack.config.specs import (
     DEFAULT_IGNORED_HOOKS,
@@ -28,6 +27,7 @@ from circus_web_stack.config.specs import (
     HookSpec,
     StreamSpec,
 )
+from circus_web_stack.core.suggest import did_you_mean
 
 # ---- env -------------------------------------------------------------------------------------------
 

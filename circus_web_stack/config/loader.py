@@ -17,7 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from circus_web_stack.config.ini import IniSection, merge_sections, parse_ini
-from circus_web_stack.config.kinds import InvalidValue, did_you_mean
+from circus_web_stack.config.kinds import InvalidValue
 from circus_web_stack.config.model import Config, FlappingSpec, PluginConfig, SocketConfig, WatcherConfig
 from circus_web_stack.config.options import DAEMON_OPTIONS, WATCHER_OPTIONS
 from circus_web_stack.config.sections import (
@@ -31,6 +31,7 @@ from circus_web_stack.config.sections import (
 from circus_web_stack.config.substitution import expand_env_vars, substitute
 from circus_web_stack.config.watcher_section import build_watcher, parse_watcher, set_watcher_option
 from circus_web_stack.core.errors import ConfigError
+from circus_web_stack.core.suggest import did_you_mean
 
 __all__ = ["load_config", "parse_daemon", "parse_socket", "parse_watcher", "set_watcher_option"]
 

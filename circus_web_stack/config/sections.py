@@ -15,7 +15,7 @@ from typing import Any
 
 from circus_web_stack.config.declaration import Option
 from circus_web_stack.config.endpoints import is_network_reachable
-from circus_web_stack.config.kinds import InvalidValue, did_you_mean
+from circus_web_stack.config.kinds import InvalidValue
 from circus_web_stack.config.model import DaemonConfig, PluginConfig, SocketConfig
 from circus_web_stack.config.options import (
     DAEMON_OPTIONS,
@@ -28,6 +28,7 @@ from circus_web_stack.config.options import (
     known_keys,
 )
 from circus_web_stack.core.errors import ConfigError
+from circus_web_stack.core.suggest import did_you_mean
 
 
 @dataclass

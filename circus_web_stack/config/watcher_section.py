@@ -16,7 +16,7 @@ from typing import Any
 
 from circus_web_stack.config.declaration import Option, with_options
 from circus_web_stack.config.families import RlimitValue, build_stream, check_rlimit_name, parse_hook
-from circus_web_stack.config.kinds import InvalidValue, Text, did_you_mean
+from circus_web_stack.config.kinds import InvalidValue, Text
 from circus_web_stack.config.model import FlappingSpec, WatcherConfig
 from circus_web_stack.config.options import (
     WATCHER_OPTIONS,
@@ -29,6 +29,7 @@ from circus_web_stack.config.sections import Where, unknown_option
 from circus_web_stack.config.specs import FrozenMap, StreamSpec
 from circus_web_stack.config.substitution import expand_env_vars, referenced_sockets, uses_legacy_wid
 from circus_web_stack.core.errors import ConfigError
+from circus_web_stack.core.suggest import did_you_mean
 
 _FAMILY_ATTRIBUTES = ("rlimits", "hooks", "stdout_stream", "stderr_stream")
 

@@ -101,11 +101,16 @@ class Arbiter:
         return self.state in (DaemonState.STOPPING, DaemonState.STOPPED)
 
     def get_watcher(self, name: str) -> Watcher:
+        """The watcher called `name` (case-insensitive); else Circus's "program NAME not found",
+        with the nearest watcher name suggested."""
         watcher = self.watchers.get(name) or next(
             (w for w in self.watchers.values() if w.name.lower() == name.lower()), None
         )
         if watcher is None:
-            raise ClientError(f"program {name} not found", Errno.MESSAGE_ERROR)
+            from circus_web_stack.core.suggest import did_you_mean
+
+            hint = did_you_mean(name, [w.name for w in self.watchers.values()])
+            raise ClientError(f"program {name} not found{hint}", Errno.MESSAGE_ERROR)
         return watcher
 
     def iter_watchers(self) -> list[Watcher]:
