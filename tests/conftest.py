@@ -17,10 +17,17 @@ def circusd(tmp_path):
     the test fails if any process it spawned was left alive."""
     daemons: list[Daemon] = []
 
-    def start(ini: str, *, extra_args: tuple[str, ...] = (), workdir=None) -> Daemon:
+    def start(
+        ini: str,
+        *,
+        extra_args: tuple[str, ...] = (),
+        workdir=None,
+        launcher: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> Daemon:
         path = workdir or tmp_path / f"d{len(daemons)}"
         path.mkdir(exist_ok=True)
-        daemon = Daemon(path, ini, extra_args=extra_args).start()
+        daemon = Daemon(path, ini, extra_args=extra_args, launcher=launcher, env=env).start()
         daemons.append(daemon)
         return daemon
 

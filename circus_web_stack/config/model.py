@@ -89,6 +89,11 @@ class DaemonConfig:
     curve_secret_key_file: str | None = _d(DAEMON_OPTIONS, "curve_secret_key_file")
     curve_public_key_file: str | None = _d(DAEMON_OPTIONS, "curve_public_key_file")
     curve_client_keys_dir: str | None = _d(DAEMON_OPTIONS, "curve_client_keys_dir")
+    # circusd under systemd and in containers (issue 16)
+    subreaper: bool = _d(DAEMON_OPTIONS, "subreaper")
+    exit_on_failure: tuple[str, ...] = _d(DAEMON_OPTIONS, "exit_on_failure")
+    health_endpoint: str | None = _d(DAEMON_OPTIONS, "health_endpoint")
+    health_timeout: float = _d(DAEMON_OPTIONS, "health_timeout")
 
     def option_values(self) -> dict[str, Any]:
         """Every [circus] option by name, JSON-serialisable (endpoints None = not resolved yet)."""
@@ -173,6 +178,7 @@ class WatcherConfig:
     ready_timeout: float = _d(WATCHER_OPTIONS, "ready_timeout")
     startup_nice: int = _d(WATCHER_OPTIONS, "startup_nice")
     scale_down: str = _d(WATCHER_OPTIONS, "scale_down")
+    min_ready: int | None = _d(WATCHER_OPTIONS, "min_ready")  # health probes (issue 16)
     flapping: FlappingSpec = field(default_factory=FlappingSpec)
     extra: Mapping[str, str] = field(default_factory=FrozenMap)
 

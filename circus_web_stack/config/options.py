@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from circus_web_stack.config.endpoints import Endpoint, MulticastEndpoint
+from circus_web_stack.config.endpoints import Endpoint, HostPort, MulticastEndpoint
 from circus_web_stack.config.families import (
     FLAPPING_OPTIONS,
     RLIMIT_NAMES,
@@ -200,6 +200,41 @@ DAEMON_OPTIONS: dict[str, Option] = {
             Text(optional=True),
             None,
             "directory of the public keys of allowed clients",
+        ),
+        # ---- circusd under systemd and in containers (issue 16): sd_notify, socket activation and
+        # PID 1 need no option; these are what an operator chooses.
+        Option(
+            "subreaper",
+            _D,
+            Bool(),
+            False,
+            "make circusd a child subreaper (PR_SET_CHILD_SUBREAPER): processes its workers leave behind "
+            "are re-parented to it and reaped. As PID 1 orphans are reaped anyway",
+        ),
+        Option(
+            "exit_on_failure",
+            _D,
+            Words(),
+            (),
+            "watchers (names, or *) whose failure for good (flapping gave up) stops circusd, which then "
+            "exits with the failed process's exit code (128+N for signal N): a container's restart "
+            "policy takes over",
+            default_doc="(none)",
+        ),
+        Option(
+            "health_endpoint",
+            _D,
+            HostPort(),
+            None,
+            "HTTP address of the health probes /livez and /readyz; a bare PORT listens on 127.0.0.1",
+            default_doc="(off)",
+        ),
+        Option(
+            "health_timeout",
+            _D,
+            Seconds(positive=True),
+            2.0,
+            "seconds the daemon's hub may take to answer a probe before it fails with 503",
         ),
         Option(
             "stream_backend",
@@ -517,6 +552,17 @@ WATCHER_OPTIONS: dict[str, Option] = {
             "which processes decr removes first",
             True,
             False,
+        ),
+        # ---- health probes (issue 16)
+        Option(
+            "min_ready",
+            _W,
+            Int(0),
+            None,
+            "ready processes this watcher needs for circusd's /readyz probe to pass (0: not counted)",
+            True,
+            False,
+            default_doc="1 with use_sockets, else 0",
         ),
         Option(
             "check_flapping",

@@ -47,6 +47,7 @@ class BoundSocket:
     host: str | None = None
     port: int | None = None
     path: str | None = None
+    adopted: bool = False  # passed by systemd: its unix socket file is systemd's, never unlinked here
 
     @property
     def fd(self) -> int:
@@ -72,7 +73,7 @@ class BoundSocket:
 
     def close(self) -> None:
         self.sock.close()
-        if self.path is not None:
+        if self.path is not None and not self.adopted:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
 

@@ -2,7 +2,9 @@
 
 It writes the ini into a temp dir, starts `python -m circus_web_stack.cli.circusd`, reads its log, and
 on close stops it and then kills, by pid, anything it spawned that is still alive (and says so), so a
-test never leaves a process behind.
+test never leaves a process behind. With a `launcher` (PID_NAMESPACE: circusd as PID 1 of a new PID
+namespace), the kernel ends every process of the namespace when circusd ends, and the pids in the log
+are the namespace's own, so none of them is signalled from here.
 """
 
 from __future__ import annotations
@@ -23,15 +25,28 @@ import psutil
 from circus_web_stack.testing.waiting import wait_until
 
 SPAWNED = re.compile(r"spawned (?P<label>\S+) pid=(?P<pid>\d+)")
+# util-linux: circusd becomes PID 1 of a new PID namespace with its own /proc; --kill-child ends it
+# (and so the whole namespace) if unshare itself is killed.
+PID_NAMESPACE = ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child")
 
 
 class Daemon:
-    def __init__(self, workdir: Path, ini: str, *, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        ini: str,
+        *,
+        extra_args: tuple[str, ...] = (),
+        launcher: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.ini_path = self.workdir / "circus.ini"
         self.ini_path.write_text(textwrap.dedent(ini))
         self.log_path = self.workdir / "circusd.log"
         self.extra_args = extra_args
+        self.launcher = launcher
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
         self._exit_code: int | None = None
         self._started_at = 0.0
@@ -41,8 +56,10 @@ class Daemon:
     def start(self) -> Daemon:
         self._started_at = time.time()
         env = dict(os.environ, PYTHONUNBUFFERED="1", CIRCUS_RUNTIME_DIR=str(self.workdir / "run"))
+        env.update(self.env)
         self.proc = subprocess.Popen(
             [
+                *self.launcher,
                 sys.executable,
                 "-m",
                 "circus_web_stack.cli.circusd",
@@ -63,12 +80,19 @@ class Daemon:
 
     @property
     def pid(self) -> int:
+        """circusd's pid as this test sees it (under a launcher: the launcher's one child)."""
         assert self.proc is not None
-        return self.proc.pid
+        if not self.launcher:
+            return self.proc.pid
+        kids = wait_until(lambda: psutil.Process(self.proc.pid).children(), 10, "the launcher's child")
+        return kids[0].pid
 
     def signal(self, signum: int) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signum)
+        if self.launcher:
+            os.kill(self.pid, signum)
+        else:
+            self.proc.send_signal(signum)
 
     def wait_exit(self, timeout: float = 30.0) -> int:
         assert self.proc is not None
@@ -81,13 +105,16 @@ class Daemon:
         if self.proc is None:
             return []
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(psutil.Error, ProcessLookupError, AssertionError):
+                self.signal(signal.SIGTERM)
             try:
                 self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-        leftovers = []
+        leftovers: list[int] = []
+        if self.launcher:
+            return leftovers  # the namespace ended with its PID 1
         for pid in self.spawned_pids():
             with contextlib.suppress(psutil.Error):
                 p = psutil.Process(pid)

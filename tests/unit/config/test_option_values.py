@@ -96,6 +96,7 @@ WATCHER_VALID: dict[str, list[tuple[Any, Any]]] = {
     "ready_timeout": [("0.5", 0.5), (60, 60.0)],
     "scale_down": [("Newest", "newest"), ("oldest", "oldest")],
     "readiness": [("auto", "auto"), ("NOTIFY", "notify"), ("alive", "alive")],
+    "min_ready": [("0", 0), (3, 3)],
 }
 
 WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -174,6 +175,7 @@ WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
     "ready_timeout": [("0", "'0' is out of range (expected seconds > 0)")],
     "scale_down": [("random", "'random' is not a valid choice (expected one of oldest, newest)")],
     "readiness": [("ready", "'ready' is not a valid choice (expected one of auto, notify, alive)")],
+    "min_ready": [("-1", "'-1' is out of range (expected an integer >= 0)")],
 }
 
 # options that other options must accompany to be valid
@@ -248,6 +250,16 @@ DAEMON_VALID: dict[str, list[tuple[Any, Any]]] = {
     "curve_secret_key_file": TEXT_OPTIONAL_VALID,
     "curve_public_key_file": TEXT_OPTIONAL_VALID,
     "curve_client_keys_dir": TEXT_OPTIONAL_VALID,
+    "subreaper": BOOL_VALID,
+    "exit_on_failure": [("web worker", ("web", "worker")), (["*"], ("*",)), ("", ())],
+    "health_endpoint": [
+        ("9001", "127.0.0.1:9001"),
+        (9001, "127.0.0.1:9001"),
+        ("0.0.0.0:9001", "0.0.0.0:9001"),
+        ("[::1]:0", "[::1]:0"),
+        ("", None),
+    ],
+    "health_timeout": [("0.5", 0.5), (3, 3.0)],
 }
 
 DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -286,6 +298,14 @@ DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
     "curve_secret_key_file": TEXT_INVALID,
     "curve_public_key_file": TEXT_INVALID,
     "curve_client_keys_dir": TEXT_INVALID,
+    "subreaper": BOOL_INVALID,
+    "exit_on_failure": [(7, "is not a list of words")],
+    "health_endpoint": [
+        ("localhost:http", "'localhost:http' is not an address (expected HOST:PORT or PORT (empty: off))"),
+        (":9001", "is not an address"),
+        ("127.0.0.1:70000", "is not an address"),
+    ],
+    "health_timeout": [("0", "'0' is out of range (expected seconds > 0)")],
 }
 
 
