@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import peers
-from circus_web_stack.testing.harness import Daemon
+from circus_web_stack.testing.harness import Daemon, Launcher
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def circusd(tmp_path):
         *,
         extra_args: tuple[str, ...] = (),
         workdir=None,
-        launcher: tuple[str, ...] = (),
+        launcher: Launcher | None = None,
         env: dict[str, str] | None = None,
     ) -> Daemon:
         path = workdir or tmp_path / f"d{len(daemons)}"

@@ -2,9 +2,9 @@
 
 It writes the ini into a temp dir, starts `python -m circus_web_stack.cli.circusd`, reads its log, and
 on close stops it and then kills, by pid, anything it spawned that is still alive (and says so), so a
-test never leaves a process behind. With a `launcher` (PID_NAMESPACE: circusd as PID 1 of a new PID
-namespace), the kernel ends every process of the namespace when circusd ends, and the pids in the log
-are the namespace's own, so none of them is signalled from here.
+test never leaves a process behind. A `launcher` runs circusd under another program: in PID_NAMESPACE
+circusd is PID 1 of a new PID namespace, so the kernel ends every process of it when circusd ends,
+and the pids in the log are the namespace's own: none of them is signalled from here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import textwrap
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -25,9 +26,23 @@ import psutil
 from circus_web_stack.testing.waiting import wait_until
 
 SPAWNED = re.compile(r"spawned (?P<label>\S+) pid=(?P<pid>\d+)")
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """A program circusd runs under: its argv prefix; whether it forks circusd (else it execs it);
+    whether circusd gets a PID namespace of its own."""
+
+    argv: tuple[str, ...]
+    forks: bool = False
+    pid_namespace: bool = False
+
+
 # util-linux: circusd becomes PID 1 of a new PID namespace with its own /proc; --kill-child ends it
 # (and so the whole namespace) if unshare itself is killed.
-PID_NAMESPACE = ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child")
+PID_NAMESPACE = Launcher(
+    ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child"), forks=True, pid_namespace=True
+)
 
 
 class Daemon:
@@ -37,7 +52,7 @@ class Daemon:
         ini: str,
         *,
         extra_args: tuple[str, ...] = (),
-        launcher: tuple[str, ...] = (),
+        launcher: Launcher | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
@@ -59,7 +74,7 @@ class Daemon:
         env.update(self.env)
         self.proc = subprocess.Popen(
             [
-                *self.launcher,
+                *(self.launcher.argv if self.launcher else ()),
                 sys.executable,
                 "-m",
                 "circus_web_stack.cli.circusd",
@@ -82,14 +97,14 @@ class Daemon:
     def pid(self) -> int:
         """circusd's pid as this test sees it (under a launcher: the launcher's one child)."""
         assert self.proc is not None
-        if not self.launcher:
+        if self.launcher is None or not self.launcher.forks:
             return self.proc.pid
         kids = wait_until(lambda: psutil.Process(self.proc.pid).children(), 10, "the launcher's child")
         return kids[0].pid
 
     def signal(self, signum: int) -> None:
         assert self.proc is not None
-        if self.launcher:
+        if self.launcher is not None and self.launcher.forks:
             os.kill(self.pid, signum)
         else:
             self.proc.send_signal(signum)
@@ -113,7 +128,7 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait(10)
         leftovers: list[int] = []
-        if self.launcher:
+        if self.launcher is not None and self.launcher.pid_namespace:
             return leftovers  # the namespace ended with its PID 1
         for pid in self.spawned_pids():
             with contextlib.suppress(psutil.Error):
