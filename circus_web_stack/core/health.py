@@ -3,8 +3,10 @@
 Pure: a function of plain snapshots. Rule: a watcher counts with its `min_ready` (by default 1 when it
 serves a socket, else 0: not counted); it passes while at least that many of its processes are ready.
 Processes on their way out (stopping, e.g. the old generation of a rolling reload) do not count, so a
-reload keeps the pod ready exactly as long as the minimum keeps serving. An on_demand watcher waiting for
-its first connection passes: its socket is listening and the kernel queues the connection.
+reload keeps the pod ready exactly as long as the minimum keeps serving. A stopped watcher passes when
+it is not meant to run (autostart = false), or is on_demand and waits for its first connection (its
+socket listens and the kernel queues the connection); stopped otherwise (by an operator, or after
+flapping gave up), it fails.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class WatcherHealth:
     min_ready: int | None  # the option; None: the default
     use_sockets: bool = False
     on_demand: bool = False
+    autostart: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ def readiness(daemon_state: DaemonState, watchers: Iterable[WatcherHealth]) -> V
     reasons = [] if daemon_state == DaemonState.RUNNING else [f"circusd is {daemon_state.value}"]
     for watcher in watchers:
         needed = needed_ready(watcher)
-        if needed == 0 or (watcher.on_demand and watcher.state == WatcherState.STOPPED):
+        waiting = watcher.state == WatcherState.STOPPED and (watcher.on_demand or not watcher.autostart)
+        if needed == 0 or waiting:
             continue
         if watcher.ready < needed:
             reasons.append(f"{watcher.name}: {watcher.ready} of {needed} needed process(es) ready")

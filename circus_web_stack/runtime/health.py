@@ -45,6 +45,7 @@ def watcher_health(arbiter: Any) -> list[WatcherHealth]:
                 min_ready=watcher.config.min_ready,
                 use_sockets=watcher.config.use_sockets,
                 on_demand=watcher.config.on_demand,
+                autostart=watcher.config.autostart,
             )
         )
     return snapshots
@@ -56,6 +57,8 @@ def readiness_of(arbiter: Any) -> Verdict:
 
 class _ProbeHandler(BaseHTTPRequestHandler):
     server_version = "circusd-health"
+    # A request line that is not HTTP still gets a status line (the stdlib would answer it HTTP/0.9-style).
+    default_request_version = "HTTP/1.0"
     timeout = CONNECTION_TIMEOUT_S
     probes: HealthServer  # set on the subclass HealthServer makes
 

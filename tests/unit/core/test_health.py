@@ -53,7 +53,11 @@ def test_needed_ready(watcher, needed):
         (RUNNING, [worker(0, min_ready=1)], False, ("worker: 0 of 1 needed process(es) ready",)),
         # on_demand and waiting for its first connection: the socket queues it
         (RUNNING, [web(0, state=WatcherState.STOPPED, on_demand=True)], True, ()),
+        # stopped by an operator or after flapping gave up: not serving
         (RUNNING, [web(0, state=WatcherState.STOPPED)], False, ("web: 0 of 1 needed process(es) ready",)),
+        # not meant to run (autostart = false) and not started: not counted
+        (RUNNING, [web(0, state=WatcherState.STOPPED, autostart=False)], True, ()),
+        (RUNNING, [web(0, autostart=False)], False, ("web: 0 of 1 needed process(es) ready",)),
         (DaemonState.STARTING, [], False, ("circusd is starting",)),
         (DaemonState.STOPPING, [web(4)], False, ("circusd is stopping",)),
         (RUNNING, [], True, ()),
