@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import peers
-from circus_web_stack.testing.harness import Daemon, Launcher
+from circus_web_stack.testing.harness import Daemon, Launcher, pid_namespace_refusal
 
 
 @pytest.fixture
@@ -46,3 +46,11 @@ def circus_peer() -> Path:
     except subprocess.CalledProcessError as exc:
         pytest.skip(f"circus 0.19.0 could not be installed from the package index: {exc}")
     return peer.bin("circusctl").parent
+
+
+@pytest.fixture(scope="session")
+def pid_namespace() -> None:
+    """Skips, with the reason, where circusd cannot be PID 1 of a new PID namespace."""
+    refusal = pid_namespace_refusal()
+    if refusal is not None:
+        pytest.skip(refusal)

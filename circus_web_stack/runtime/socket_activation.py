@@ -12,8 +12,9 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 
+from circus_web_stack.config.model import SocketConfig
 from circus_web_stack.core.errors import SocketBindError
 from circus_web_stack.core.socket_activation import (
     ACTIVATION_VARIABLES,
@@ -23,7 +24,7 @@ from circus_web_stack.core.socket_activation import (
     match_sockets,
     passed_fd_numbers,
 )
-from circus_web_stack.runtime.sockets import BoundSocket, SocketSet, bind_all
+from circus_web_stack.runtime.sockets import BoundSocket, SocketSet, bind_all, socket_family, socket_type
 
 log = logging.getLogger("circus_web_stack.sockets")
 
@@ -39,13 +40,13 @@ def format_address(sock: socket.socket) -> str:
     return f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
 
 
-def candidate_addresses(cfg) -> frozenset[str]:  # cfg: config.model.SocketConfig
+def candidate_addresses(cfg: SocketConfig) -> frozenset[str]:
     """Every address a [socket:NAME] may stand for; none for port 0 (any port: match by name only)."""
     if cfg.path:
         return frozenset({cfg.path})
     if cfg.port == 0:
         return frozenset()
-    family = socket.AF_INET6 if str(cfg.family).upper().endswith("INET6") else socket.AF_INET
+    family = socket_family(cfg)
     try:
         infos = socket.getaddrinfo(cfg.host, cfg.port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
     except socket.gaierror:
@@ -56,10 +57,9 @@ def candidate_addresses(cfg) -> frozenset[str]:  # cfg: config.model.SocketConfi
     )
 
 
-def adopt(cfg, fd: int) -> BoundSocket:
+def adopt(cfg: SocketConfig, fd: int) -> BoundSocket:
     sock = socket.socket(fileno=fd)
-    wanted_type = getattr(socket, cfg.type if str(cfg.type).startswith("SOCK_") else f"SOCK_{cfg.type}")
-    if sock.type != wanted_type:
+    if sock.type != socket_type(cfg):
         sock.detach()
         raise OSError(f"systemd passed a {sock.type.name} socket (fd {fd}), the config wants {cfg.type}")
     sock.set_inheritable(False)  # workers get it through pass_fds only, like a socket we bind
@@ -74,9 +74,9 @@ def adopt(cfg, fd: int) -> BoundSocket:
     return BoundSocket(cfg.name, sock, cfg.backlog, host=host, port=port, adopted=True)
 
 
-def open_sockets(configs: Iterable, environ: MutableMapping[str, str] | None = None) -> SocketSet:
+def open_sockets(configs: Iterable[SocketConfig]) -> SocketSet:
     """Adopt the sockets systemd passed and bind the others, all or nothing (SocketBindError)."""
-    env = os.environ if environ is None else environ
+    env = os.environ
     configs = list(configs)
     try:
         numbers = passed_fd_numbers(env, os.getpid())

@@ -54,8 +54,8 @@ class SystemdNotifier:
         self.ready_sent = False
 
     @classmethod
-    def from_environment(cls, environ: MutableMapping[str, str] | None = None) -> SystemdNotifier | None:
-        env = os.environ if environ is None else environ
+    def from_environment(cls) -> SystemdNotifier | None:
+        env = os.environ
         address = env.pop("NOTIFY_SOCKET", "")
         watchdog_s = watchdog_interval(env, os.getpid())
         return cls(address, watchdog_s=watchdog_s) if address else None

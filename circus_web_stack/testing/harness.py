@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,14 @@ class Launcher:
 PID_NAMESPACE = Launcher(
     ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child"), forks=True, pid_namespace=True
 )
+
+
+def pid_namespace_refusal() -> str | None:
+    """Why PID_NAMESPACE cannot run here (unshare missing, namespaces refused), or None when it can."""
+    if shutil.which(PID_NAMESPACE.argv[0]) is None:
+        return "unshare (util-linux) is not installed"
+    done = subprocess.run([*PID_NAMESPACE.argv, "true"], capture_output=True, text=True, timeout=30)
+    return None if done.returncode == 0 else f"unshare refused a PID namespace: {done.stderr.strip()[-300:]}"
 
 
 class Daemon:

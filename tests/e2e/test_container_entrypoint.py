@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import signal
 from pathlib import Path
-
-import pytest
 
 from circus_web_stack.testing.harness import PID_NAMESPACE
 from circus_web_stack.testing.waiting import wait_until
@@ -35,9 +32,7 @@ def image_command(dockerfile: Path) -> tuple[str, list[str]]:
     return workdir, entrypoint + cmd
 
 
-def test_the_image_command_serves_the_example_as_pid1(circusd, tmp_path, django_state):
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is needed to run the entry point as PID 1")
+def test_the_image_command_serves_the_example_as_pid1(circusd, tmp_path, django_state, pid_namespace):
     workdir, command = image_command(DOCKERFILE)
     assert workdir == "/app" and "COPY examples/django ./" in DOCKERFILE.read_text()
     assert command[0] == "circusd", "the harness runs circusd's console script as python -m"

@@ -1,11 +1,11 @@
 """circusd as PID 1 of a new PID namespace (what a container's entry point is): orphans are reaped at
 once and never mistaken for a watcher's process, every signal a container runtime sends is handled,
-and exit_on_failure ends it with the failed process's code."""
+and exit_on_failure ends it with the failed process's code. With subreaper = true, the same reaping
+outside a namespace."""
 
 from __future__ import annotations
 
 import contextlib
-import shutil
 import signal
 import sys
 
@@ -14,11 +14,6 @@ import pytest
 
 from circus_web_stack.testing.harness import PID_NAMESPACE
 from circus_web_stack.testing.waiting import wait_until
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("unshare") is None or not hasattr(psutil.Process(), "children"),
-    reason="unshare (util-linux) is needed to run circusd as PID 1 of a PID namespace",
-)
 
 ORPHANS = 200
 
@@ -50,12 +45,7 @@ def zombies_of(pid: int) -> list[int]:
     return found
 
 
-def needs_namespace(circusd_daemon) -> None:
-    """Skip (with unshare's own words) where this kernel or container refuses a PID namespace."""
-    if circusd_daemon.proc.poll() is not None:
-        pytest.skip(f"unshare could not make a PID namespace: {circusd_daemon.stderr().strip()[-300:]}")
-
-
+@pytest.mark.usefixtures("pid_namespace")
 def test_pid1_reaps_orphans_keeps_exit_codes_and_stops_clean(circusd, tmp_path):
     maker = tmp_path / "orphans.py"
     maker.write_text(ORPHAN_MAKER)
@@ -70,10 +60,7 @@ def test_pid1_reaps_orphans_keeps_exit_codes_and_stops_clean(circusd, tmp_path):
         """,
         launcher=PID_NAMESPACE,
     )
-    try:
-        d.wait_log(r"reaping orphans as PID 1", 15)
-    finally:
-        needs_namespace(d)
+    d.wait_log(r"reaping orphans as PID 1", 15)
     wait_until(done.exists, 30, "the orphan maker to finish")
     wait_until(lambda: not zombies_of(d.pid), 5, f"no zombie left (now {zombies_of(d.pid)})")
     wait_until(lambda: d.log().count("reaped orphan pid=") >= ORPHANS, 5, f"{ORPHANS} orphans reaped")
@@ -97,6 +84,7 @@ def test_pid1_reaps_orphans_keeps_exit_codes_and_stops_clean(circusd, tmp_path):
     assert "circusd stopped" in d.log()
 
 
+@pytest.mark.usefixtures("pid_namespace")
 def test_exit_on_failure_exits_with_the_failed_process_code(circusd):
     d = circusd(
         """
@@ -116,3 +104,22 @@ def test_exit_on_failure_exits_with_the_failed_process_code(circusd):
     assert code == 3, d.log()[-2000:] + d.stderr()[-500:]
     assert "failing failed for good (exit_on_failure)" in d.log()
     assert "circusd stopped" in d.log()
+
+
+def test_subreaper_reaps_the_orphans_of_its_workers(circusd, tmp_path):
+    maker = tmp_path / "orphans.py"
+    maker.write_text(ORPHAN_MAKER)
+    done = tmp_path / "orphans.done"
+    d = circusd(
+        f"""
+        [circus]
+        subreaper = true
+        [watcher:orphans]
+        cmd = {sys.executable} {maker} 50 {done}
+        """
+    )
+    d.wait_log(r"reaping orphans as a child subreaper")
+    wait_until(done.exists, 30, "the orphan maker to finish")
+    # Without PR_SET_CHILD_SUBREAPER they would have gone to init (or another subreaper), not to circusd.
+    wait_until(lambda: d.log().count("reaped orphan pid=") == 50, 5, "50 orphans reaped by circusd")
+    assert not zombies_of(d.pid)

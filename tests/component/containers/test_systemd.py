@@ -3,17 +3,16 @@ own tool) and sd_notify for circusd itself on a NOTIFY_SOCKET this test listens 
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 
 import pytest
 
 from circus_web_stack.testing.harness import Launcher
+from circus_web_stack.testing.os_packages import install_package
 from circus_web_stack.testing.waiting import wait_until
 from tests.e2e.nginx import free_port
 
@@ -42,19 +41,8 @@ time.sleep(3600)
 
 
 def install_socket_activate() -> tuple[str | None, str]:
-    """systemd-socket-activate (Debian's `systemd` package), installed with apt-get when missing."""
-    found = shutil.which(SOCKET_ACTIVATE)
-    if found:
-        return found, ""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None, f"{SOCKET_ACTIVATE} is missing and apt-get cannot install it (needs root and apt-get)"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "systemd"]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            return None, f"`{' '.join(command)}` failed: {done.stderr.strip()[-500:]}"
-    found = shutil.which(SOCKET_ACTIVATE)
-    return found, "" if found else f"the systemd package installed no {SOCKET_ACTIVATE}"
+    """systemd-socket-activate, from Debian's `systemd` package when missing."""
+    return install_package(SOCKET_ACTIVATE, "systemd", lambda: shutil.which(SOCKET_ACTIVATE))
 
 
 def connected(address) -> socket.socket | None:
