@@ -161,8 +161,9 @@ class Arbiter:
         self.state = new
 
     def open(self) -> None:
-        """Bind every socket (all or nothing) and start the notify socket and the extensions, without
-        starting any watcher. Raises SocketBindError with every failing address."""
+        """Bind every socket (all or nothing; those systemd passed are adopted) and start the notify
+        socket and the extensions, without starting any watcher. Raises SocketBindError with every
+        failing address."""
         for bound in open_sockets(self.config.sockets):
             self.sockets.add(bound)
         self._notify = NotifyServer(self._on_notify)

@@ -20,9 +20,9 @@ from typing import Any
 
 import gevent
 
-from circus_web_stack.core.health import readiness, status_line
+from circus_web_stack.core.health import status_line
 from circus_web_stack.core.states import DaemonMilestone
-from circus_web_stack.runtime.health import watcher_health
+from circus_web_stack.runtime.health import readiness_of, watcher_health
 
 log = logging.getLogger("circus_web_stack.systemd")
 
@@ -97,7 +97,7 @@ class SystemdNotifier:
         longest = max((w.config.ready_timeout for w in self._arbiter.iter_watchers()), default=0.0)
         deadline = time.monotonic() + longest
         while not self._arbiter.stopping:
-            verdict = readiness(self._arbiter.state, watcher_health(self._arbiter))
+            verdict = readiness_of(self._arbiter)
             if verdict.ok or time.monotonic() >= deadline:
                 if not verdict.ok:
                     log.warning("READY=1 to systemd although not ready: %s", "; ".join(verdict.reasons))
