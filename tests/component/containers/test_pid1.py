@@ -45,15 +45,21 @@ def zombies_of(pid: int) -> list[int]:
     return found
 
 
+def orphan_maker(directory, count: int):
+    """(the command of a watcher that leaves `count` orphans, the file it creates once it has)."""
+    script = directory / "orphans.py"
+    script.write_text(ORPHAN_MAKER)
+    done = directory / "orphans.done"
+    return f"{sys.executable} {script} {count} {done}", done
+
+
 @pytest.mark.usefixtures("pid_namespace")
 def test_pid1_reaps_orphans_keeps_exit_codes_and_stops_clean(circusd, tmp_path):
-    maker = tmp_path / "orphans.py"
-    maker.write_text(ORPHAN_MAKER)
-    done = tmp_path / "orphans.done"
+    maker, done = orphan_maker(tmp_path, ORPHANS)
     d = circusd(
         f"""
         [watcher:orphans]
-        cmd = {sys.executable} {maker} {ORPHANS} {done}
+        cmd = {maker}
         [watcher:exiter]
         cmd = sh -c 'sleep 0.05; exit 7'
         flapping.attempts = 100000
@@ -107,15 +113,13 @@ def test_exit_on_failure_exits_with_the_failed_process_code(circusd):
 
 
 def test_subreaper_reaps_the_orphans_of_its_workers(circusd, tmp_path):
-    maker = tmp_path / "orphans.py"
-    maker.write_text(ORPHAN_MAKER)
-    done = tmp_path / "orphans.done"
+    maker, done = orphan_maker(tmp_path, 50)
     d = circusd(
         f"""
         [circus]
         subreaper = true
         [watcher:orphans]
-        cmd = {sys.executable} {maker} 50 {done}
+        cmd = {maker}
         """
     )
     d.wait_log(r"reaping orphans as a child subreaper")
