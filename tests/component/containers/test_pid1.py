@@ -127,3 +127,17 @@ def test_subreaper_reaps_the_orphans_of_its_workers(circusd, tmp_path):
     # Without PR_SET_CHILD_SUBREAPER they would have gone to init (or another subreaper), not to circusd.
     wait_until(lambda: d.log().count("reaped orphan pid=") == 50, 5, "50 orphans reaped by circusd")
     assert not zombies_of(d.pid)
+
+
+def test_exit_on_failure_naming_no_watcher_is_refused(circusd):
+    d = circusd(
+        """
+        [circus]
+        exit_on_failure = wbe
+        [watcher:web]
+        cmd = sleep 1000
+        """
+    )
+    assert d.wait_exit(20) == 78
+    assert "exit_on_failure: wbe names no watcher (watchers: web; * for any)" in d.log()
+    assert d.children() == []
