@@ -14,8 +14,9 @@ pidfd watches them. It lists our children (/proc/self/task/*/children) and reaps
 waitid(P_PID, pid, WNOHANG), only those NOT in `_tracked`, the pids `spawn` returned and `wait_exit` has
 not reaped yet. It never waits on -1 or on a tracked pid, so it cannot take a watcher's exit status.
 That holds because `spawn` registers the pid before it returns and both run on the hub's thread: the
-reaper cannot run between the fork and the registration. (A subprocess started by other code in a
-thread of the daemon, e.g. a hook's own threads, could lose its status to it; the daemon starts none.)
+reaper cannot run between the fork and the registration. What it can take is the status of a child
+that other code forks and waits for later: a hook's `subprocess.Popen` left running, or one started
+in a thread of the hook's. Python's Popen then reads that status as 0. The daemon itself starts none.
 
 The child side ends in exec (Popen); the only Python that runs between fork and exec is the rlimit
 preexec function, used only when the watcher sets rlimit_* options.
