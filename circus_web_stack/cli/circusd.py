@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import zmq
 
 from circus_web_stack import __version__
-from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_CONFIG, EXIT_OK, EXIT_PIDFILE
+from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_CONFIG, EXIT_PIDFILE
 from circus_web_stack.core.errors import ConfigError, SocketBindError
 
 LOG_FORMAT = "%(asctime)s circusd[%(process)d] [%(levelname)s] %(message)s"
@@ -147,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         os.umask(daemon_cfg.umask)
     if daemon_cfg.debug_gc:
         gc.set_debug(gc.DEBUG_LEAK)
-    if args.daemon:
+    if args.daemon and os.getpid() == 1:
+        # PID 1 that forked away would end its container (or namespace) at once.
+        logging.getLogger("circus_web_stack").warning("--daemon ignored: circusd is PID 1")
+    elif args.daemon:
         daemonize()
     pidfile = args.pidfile or daemon_cfg.pidfile
     if pidfile:
@@ -161,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         arbiter = build_arbiter(config)
         arbiter.start()
+        # Not EXIT_OK when exit_on_failure stopped it: then the failed process's code.
+        exit_code = arbiter.exit_code
     except ConfigError as exc:
         logging.getLogger("circus_web_stack").error("%s", exc)
         return EXIT_CONFIG
@@ -176,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if pidfile:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(pidfile)
-    return EXIT_OK
+    return exit_code
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from circus_web_stack.config.declaration import json_option_values, option
-from circus_web_stack.config.endpoints import Endpoint, MulticastEndpoint
-from circus_web_stack.config.kinds import Bool, Choice, Int, Octal, Seconds, Text
+from circus_web_stack.config.endpoints import Endpoint, HostPort, MulticastEndpoint
+from circus_web_stack.config.kinds import Bool, Choice, Int, Octal, Seconds, Text, Words
 from circus_web_stack.config.os_kinds import UserName
 
 _PRIVATE_SOCKET = "a unix socket in the daemon's private runtime directory"
@@ -70,6 +70,33 @@ class DaemonConfig:
     curve_secret_key_file: str | None = option(_FILE, None, "CurveZMQ secret key file of the daemon")
     curve_public_key_file: str | None = option(_FILE, None, "CurveZMQ public key file of the daemon")
     curve_client_keys_dir: str | None = option(_FILE, None, "directory of the public keys of allowed clients")
+    # ---- circusd under systemd and in containers (issue 16): sd_notify, socket activation and PID 1
+    # need no option; these are what an operator chooses.
+    subreaper: bool = option(
+        Bool(),
+        False,
+        "make circusd a child subreaper (PR_SET_CHILD_SUBREAPER): processes its workers leave behind "
+        "are re-parented to it and reaped. As PID 1 orphans are reaped anyway",
+    )
+    exit_on_failure: tuple[str, ...] = option(
+        Words(),
+        (),
+        "watchers (names, or *) whose failure for good (flapping gave up) stops circusd, which then "
+        "exits with the failed process's exit code (128+N for signal N): a container's restart "
+        "policy takes over",
+        default_doc="(none)",
+    )
+    health_endpoint: str | None = option(
+        HostPort(),
+        None,
+        "HTTP address of the health probes /livez and /readyz; a bare PORT listens on 127.0.0.1",
+        default_doc="(off)",
+    )
+    health_timeout: float = option(
+        Seconds(positive=True),
+        2.0,
+        "seconds the daemon's hub may take to answer a probe before it fails with 503",
+    )
 
     def option_values(self) -> dict[str, Any]:
         """Every [circus] option by name, JSON-serialisable (endpoints None = not resolved yet)."""

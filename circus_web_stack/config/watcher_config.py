@@ -223,6 +223,13 @@ class WatcherConfig:
     scale_down: str = option(
         Choice("oldest", "newest"), "oldest", "which processes decr removes first", settable=True
     )
+    min_ready: int | None = option(  # health probes (issue 16)
+        Int(0),
+        None,
+        "ready processes this watcher needs for circusd's /readyz probe to pass (0: not counted)",
+        settable=True,
+        default_doc="1 with use_sockets, else 0",
+    )
     flapping: FlappingSpec = group(
         FlappingSpec, "this watcher's flapping settings; defaults from [plugin:flapping]"
     )

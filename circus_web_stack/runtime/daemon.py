@@ -16,8 +16,12 @@ from circus_web_stack.protocol.endpoints import default_endpoints, default_runti
 from circus_web_stack.runtime.arbiter import Arbiter
 from circus_web_stack.runtime.control_server import ControlServer
 from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint, owner_uid
+from circus_web_stack.runtime.exit_on_failure import ExitOnFailure
+from circus_web_stack.runtime.health import HealthServer
 from circus_web_stack.runtime.multicast import MulticastResponder
+from circus_web_stack.runtime.orphans import OrphanReaper, needs_orphan_reaper
 from circus_web_stack.runtime.publisher import EventPublisher
+from circus_web_stack.runtime.systemd import SystemdNotifier
 from circus_web_stack.runtime.zap import ZapHandler, load_client_keys
 
 log = logging.getLogger("circus_web_stack.daemon")
@@ -82,6 +86,32 @@ def stats_watcher_config(config: Config, endpoints: dict[str, str]) -> WatcherCo
     return parse_watcher(STATS_WATCHER, options, source="[circus] statsd")
 
 
+def supervision_extensions(config: Config) -> list[Any]:
+    """What lets systemd, a container runtime or Kubernetes supervise circusd (issue 16)."""
+    daemon = config.daemon
+    extensions: list[Any] = []
+    if needs_orphan_reaper(daemon.subreaper):
+        extensions.append(OrphanReaper(subreaper=daemon.subreaper))
+    notifier = SystemdNotifier.from_environment()
+    if notifier is not None:
+        extensions.append(notifier)
+    if daemon.exit_on_failure:
+        names = [w.name for w in config.watchers] + ([STATS_WATCHER] if daemon.statsd else [])
+        exit_on = ExitOnFailure(daemon.exit_on_failure)
+        unknown = [p for p in daemon.exit_on_failure if not any(exit_on.matches(n) for n in names)]
+        if unknown:
+            raise ConfigError(
+                f"{', '.join(unknown)} names no watcher (watchers: {', '.join(names) or 'none'}; * for any)",
+                path=config.path,
+                section="circus",
+                option="exit_on_failure",
+            )
+        extensions.append(exit_on)
+    if daemon.health_endpoint:
+        extensions.append(HealthServer(daemon.health_endpoint, timeout_s=daemon.health_timeout))
+    return extensions
+
+
 def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     endpoints = resolve_endpoints(config)
     curve = load_curve_keys(config)
@@ -104,6 +134,7 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     ]
     if config.daemon.multicast_endpoint:
         extensions.append(MulticastResponder(config.daemon.multicast_endpoint, endpoints["control"]))
+    extensions += supervision_extensions(config)
     arbiter = Arbiter(config, extensions=extensions, **kwargs)
     arbiter.endpoints = endpoints
     if config.daemon.statsd:

@@ -101,6 +101,7 @@ WATCHER_VALID: dict[str, list[tuple[Any, Any]]] = {
     "flapping.window": [("2.5", 2.5), (10, 10.0)],
     "flapping.retry_in": [("0", 0.0), ("0.3", 0.3)],
     "flapping.max_retry": [("-1", -1), ("0", 0), (7, 7)],
+    "min_ready": [("0", 0), (3, 3)],
 }
 
 WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -183,6 +184,7 @@ WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
     "flapping.window": [("0", "'0' is out of range (expected seconds > 0)"), ("soon", "is not a number")],
     "flapping.retry_in": [("-1", "'-1' is out of range (expected seconds >= 0)")],
     "flapping.max_retry": [("-2", "'-2' is out of range (expected an integer >= -1 (-1: forever))")],
+    "min_ready": [("-1", "'-1' is out of range (expected an integer >= 0)")],
 }
 
 # options that other options must accompany to be valid
@@ -257,6 +259,16 @@ DAEMON_VALID: dict[str, list[tuple[Any, Any]]] = {
     "curve_secret_key_file": TEXT_OPTIONAL_VALID,
     "curve_public_key_file": TEXT_OPTIONAL_VALID,
     "curve_client_keys_dir": TEXT_OPTIONAL_VALID,
+    "subreaper": BOOL_VALID,
+    "exit_on_failure": [("web worker", ("web", "worker")), (["*"], ("*",)), ("", ())],
+    "health_endpoint": [
+        ("9001", "127.0.0.1:9001"),
+        (9001, "127.0.0.1:9001"),
+        ("0.0.0.0:9001", "0.0.0.0:9001"),
+        ("[::1]:0", "[::1]:0"),
+        ("", None),
+    ],
+    "health_timeout": [("0.5", 0.5), (3, 3.0)],
 }
 
 DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -295,6 +307,14 @@ DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
     "curve_secret_key_file": TEXT_INVALID,
     "curve_public_key_file": TEXT_INVALID,
     "curve_client_keys_dir": TEXT_INVALID,
+    "subreaper": BOOL_INVALID,
+    "exit_on_failure": [(7, "is not a list of words")],
+    "health_endpoint": [
+        ("localhost:http", "'localhost:http' is not an address (expected HOST:PORT or PORT (empty: off))"),
+        (":9001", "is not an address"),
+        ("127.0.0.1:70000", "is not an address"),
+    ],
+    "health_timeout": [("0", "'0' is out of range (expected seconds > 0)")],
 }
 
 
