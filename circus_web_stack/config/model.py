@@ -78,6 +78,8 @@ class DaemonConfig:
     httpd: bool = _d(DAEMON_OPTIONS, "httpd")
     httpd_host: str = _d(DAEMON_OPTIONS, "httpd_host")
     httpd_port: int = _d(DAEMON_OPTIONS, "httpd_port")
+    httpd_password_hash: str | None = _d(DAEMON_OPTIONS, "httpd_password_hash")
+    httpd_readonly_password_hash: str | None = _d(DAEMON_OPTIONS, "httpd_readonly_password_hash")
     debug: bool = _d(DAEMON_OPTIONS, "debug")
     debug_gc: bool = _d(DAEMON_OPTIONS, "debug_gc")
     pidfile: str | None = _d(DAEMON_OPTIONS, "pidfile")

@@ -370,6 +370,19 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         render=Render.NAMES,
     ),
     _command(
+        "processes",
+        "Get the processes of a watcher",
+        "Each process of the watcher as the daemon tracks it (no sampling, so it is cheap with "
+        "thousands): pid, wid, state, whether it reported ready, when it started, its generation. "
+        "The web console's process table reads it.",
+        props=(_NAME,),
+        positionals=(_POS_NAME,),
+        reply="`processes: [{pid, wid, state, ready, started, generation}]`, by wid",
+        render=Render.FIELD,
+        render_field="processes",
+        in_circus=False,
+    ),
+    _command(
         "listsockets",
         "Get the list of sockets",
         "The daemon's listening sockets, sorted by fd.",

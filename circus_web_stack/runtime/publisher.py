@@ -5,6 +5,7 @@ PUB never blocks the hub: a slow subscriber loses messages past its high-water m
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -32,12 +33,19 @@ class EventPublisher:
         log.info("publishing events on %s", self.endpoint)
 
     def publish(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
+        self._send_frames(encode_event(watcher, event, payload))
+
+    def send(self, topic: str, payload: dict[str, Any]) -> None:
+        """Another topic on the same socket (the output tap's `output.` lines)."""
+        self._send_frames([topic.encode("utf-8"), json.dumps(payload).encode("utf-8")])
+
+    def _send_frames(self, frames: list[bytes]) -> None:
         if self._sock is None:
             return
         try:
-            self._sock.send_multipart(encode_event(watcher, event, payload), flags=zmq.NOBLOCK)
+            self._sock.send_multipart(frames, flags=zmq.NOBLOCK)
         except zmq.Again:
-            log.debug("event %s.%s dropped: no room for subscribers", watcher, event)
+            log.debug("%s dropped: no room for subscribers", frames[0].decode("utf-8", "replace"))
 
     def stop(self) -> None:
         if self._arbiter is not None and self.publish in self._arbiter.event_listeners:

@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 
 from circus_web_stack.testing.waiting import wait_until
+from tests.e2e.system_packages import ensure_installed
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 MIME_TYPES = Path("/etc/nginx/mime.types")
@@ -41,18 +42,7 @@ def find_nginx() -> str | None:
 
 def install_nginx() -> tuple[str | None, str]:
     """nginx's path, installing it with apt-get when it is missing; (None, why) when that fails."""
-    found = find_nginx()
-    if found:
-        return found, ""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None, "nginx is not installed and apt-get cannot install it here (needs root and apt-get)"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "nginx"]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            return None, f"`{' '.join(command)}` failed: {done.stderr.strip()[-500:]}"
-    found = find_nginx()
-    return found, "" if found else "apt-get installed nginx but no nginx binary was found"
+    return ensure_installed(["nginx"], find_nginx)
 
 
 def free_port() -> int:
