@@ -31,8 +31,9 @@ Send = Callable[[str, dict[str, Any]], None]  # (topic, payload)
 class OutputLines:
     """Cuts each pipe's bytes into lines and publishes them within each watcher's budget."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, clock: Callable[[], float] = time.monotonic) -> None:
         self._send = send
+        self._clock = clock
         self._pending: dict[tuple[int, str], bytes] = {}
         self._budgets: dict[str, LineBudget] = {}
 
@@ -57,7 +58,7 @@ class OutputLines:
         if budget is None:
             budget = self._budgets[watcher] = LineBudget(LINES_PER_S, BURST_LINES)
         dropped_before = budget.dropped
-        granted = budget.take(len(lines), time.monotonic())
+        granted = budget.take(len(lines), self._clock())
         if not granted:
             return
         budget.dropped -= dropped_before  # reported now; what this call refused is told next time

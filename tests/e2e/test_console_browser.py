@@ -138,7 +138,7 @@ def _pids(driver) -> set[int]:
 
 
 def test_wrong_password_is_refused(stack):
-    daemon, console, driver = stack
+    _, console, driver = stack
     _log_in(driver, console.url, "not-the-password")
     wait_until(lambda: _text(driver, "#login-error") or None, 10, "the login error")
     assert _text(driver, "#login-error") == "Wrong password or token."
@@ -148,7 +148,7 @@ def test_wrong_password_is_refused(stack):
 
 
 def test_log_in_and_see_processes(stack):
-    daemon, console, driver = stack
+    _, console, driver = stack
     _log_in(driver, console.url, ADMIN_PASSWORD)
     card = ".watcher-card[data-watcher=app] .proc-count"
     wait_until(lambda: _text(driver, card) == "2" or None, 10, "2 processes on the overview")
@@ -156,7 +156,7 @@ def test_log_in_and_see_processes(stack):
 
 
 def test_chart_advances(stack):
-    daemon, console, driver = stack
+    _, _, driver = stack
 
     def points() -> int:
         return int(_attribute(driver, ".watcher-card[data-watcher=app] canvas.chart", "data-points") or 0)
@@ -191,7 +191,7 @@ def test_incr_shows_the_new_pid(stack):
 
 
 def test_reload_shows_progress(stack):
-    daemon, console, driver = stack
+    _, _, driver = stack
     before = _pids(driver)
     _click(driver, "button[data-action=reload]")
     wait_until(lambda: "reload" in _text(driver, "#reload-progress") or None, 30, "the reload progress")
@@ -201,7 +201,7 @@ def test_reload_shows_progress(stack):
 
 
 def test_tail_shows_lines_as_text(stack):
-    daemon, console, driver = stack
+    _, _, driver = stack
     wait_until(
         lambda: any("hello from" in line for line in _texts(driver, "#tail .line")) or None,
         20,
@@ -220,7 +220,7 @@ def test_tail_shows_lines_as_text(stack):
 
 
 def test_post_without_csrf_is_refused(stack):
-    daemon, console, driver = stack
+    daemon, _, driver = stack
     # every page so far ran without a JavaScript error, a CSP violation or a failed load
     assert _severe_console_messages(driver) == []
     status = driver.execute_async_script(
@@ -233,7 +233,7 @@ def test_post_without_csrf_is_refused(stack):
 
 
 def test_viewer_sees_but_cannot_act(stack):
-    daemon, console, driver = stack
+    _, console, driver = stack
     driver.delete_all_cookies()
     _log_in(driver, console.url, VIEWER_PASSWORD)
     wait_until(lambda: _texts(driver, ".watcher-card[data-watcher=app]") or None, 10, "the overview")
