@@ -23,7 +23,7 @@ from circus_web_stack.cli.client import CallError
 from circus_web_stack.protocol.commands import get_command
 from circus_web_stack.web import auth
 from circus_web_stack.web.auth import Role, Session
-from circus_web_stack.web.channel import Channel
+from circus_web_stack.web.channel import Channel, parse_cursor
 from circus_web_stack.web.live import DaemonView
 
 log = logging.getLogger("circus_web_stack.web")
@@ -217,7 +217,7 @@ class ConsoleApp:
 
     def state(self, session: Session) -> dict[str, Any]:
         return {
-            "seq": self.channel.seq,
+            "cursor": self.channel.cursor,
             "role": session.role.value,
             "user": session.user,
             "csrf": session.csrf,
@@ -239,9 +239,11 @@ class ConsoleApp:
 
     def _live(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        last = environ.get("HTTP_LAST_EVENT_ID") or query.get("since") or "0"
-        if not last.isdigit():
-            raise BadRequest("400 Bad Request", f"Last-Event-ID / since must be a number, not {last!r}")
+        last = environ.get("HTTP_LAST_EVENT_ID") or query.get("since") or ""
+        try:
+            parse_cursor(last)
+        except ValueError as exc:
+            raise BadRequest("400 Bad Request", f"Last-Event-ID or since: {exc}") from None
         headers = [
             ("Content-Type", "text/event-stream"),
             ("Cache-Control", "no-store"),
@@ -249,7 +251,7 @@ class ConsoleApp:
             *SECURITY_HEADERS,
         ]
         start_response("200 OK", headers)
-        return self.channel.follow(int(last))
+        return self.channel.follow(last)
 
     def _action(
         self, environ: dict[str, Any], start_response: Callable[..., Any], session: Session

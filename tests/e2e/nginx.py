@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,12 +127,19 @@ class Nginx:
         return ""
 
     def start(self, site_conf: str, *, static_root: Path, **upstream: str) -> Nginx:
-        """Start on a free port, retrying with another port if someone took it meanwhile."""
+        """The example's site file, rendered for this test (render_site)."""
+        return self.start_site(
+            lambda port: render_site(site_conf, port=port, static_root=static_root, **upstream)
+        )
+
+    def start_site(self, site_for_port: Callable[[int], str]) -> Nginx:
+        """Start with the site file `site_for_port(port)` on a free port, retrying with another port if
+        someone took it meanwhile."""
         self.prefix.mkdir(parents=True, exist_ok=True)
         for _ in range(PORT_ATTEMPTS):
             self.port = free_port()
             site_path = self.prefix / "site.conf"
-            site_path.write_text(render_site(site_conf, port=self.port, static_root=static_root, **upstream))
+            site_path.write_text(site_for_port(self.port))
             conf = self.prefix / "nginx.conf"
             conf.write_text(main_conf(self.prefix, site_path))
             (self.prefix / "error.log").write_text("")

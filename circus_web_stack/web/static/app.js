@@ -6,7 +6,8 @@
 const TAIL_LINES = 1000;
 const PROCESS_POINTS = 120;
 const WATCHER_POINTS = 300;
-const model = { daemons: [], csrf: "", role: "viewer", seq: 0, tails: {}, selected: null, detail: {} };
+const model = { daemons: [], csrf: "", role: "viewer", cursor: "", tails: {}, selected: null, detail: {} };
+const RECONNECT_MS = 2000;
 let source = null;
 let renderQueued = false;
 let tailPaused = false;
@@ -49,7 +50,7 @@ async function loadState() {
   const response = await fetch("api/state", { credentials: "same-origin" });
   if (response.status === 401) { location.href = "login"; return; }
   const state = await response.json();
-  model.csrf = state.csrf; model.role = state.role; model.seq = state.seq;
+  model.csrf = state.csrf; model.role = state.role; model.cursor = state.cursor;
   model.daemons = state.daemons;
   for (const daemon of model.daemons) {
     for (const [name, watcher] of Object.entries(daemon.watchers)) {
@@ -58,7 +59,7 @@ async function loadState() {
   }
   document.body.classList.toggle("viewer", model.role !== "admin");
   document.getElementById("who").textContent = state.user + " (" + state.role + ")";
-  connect(state.seq);
+  connect(state.cursor);
   queueRender();
 }
 
@@ -67,13 +68,22 @@ function connect(since) {
   source = new EventSource("api/live?since=" + since);
   const live = document.getElementById("live");
   source.onopen = () => { live.textContent = "live"; live.className = "live on"; };
-  source.onerror = () => { live.textContent = "reconnecting"; live.className = "live off"; };
-  source.addEventListener("tick", (e) => onTick(JSON.parse(e.data)));
-  source.addEventListener("event", (e) => onEvent(JSON.parse(e.data)));
-  source.addEventListener("output", (e) => onOutput(JSON.parse(e.data)));
-  source.addEventListener("status", (e) => onStatus(JSON.parse(e.data)));
-  source.addEventListener("daemon", (e) => onDaemon(JSON.parse(e.data)));
-  source.addEventListener("reset", () => { source.close(); loadState(); });
+  source.onerror = () => {
+    live.textContent = "reconnecting"; live.className = "live off";
+    // The browser retries by itself after a cut stream, but gives up on an error answer (a proxy's
+    // 502 while circushttpd restarts): then retry from the last event seen.
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => connect(model.cursor), RECONNECT_MS);
+  };
+  const on = (kind, handle) => source.addEventListener(kind, (e) => {
+    model.cursor = e.lastEventId || model.cursor;
+    handle(JSON.parse(e.data));
+  });
+  on("tick", onTick);
+  on("event", onEvent);
+  on("output", onOutput);
+  on("status", onStatus);
+  on("daemon", onDaemon);
+  on("reset", () => { source.close(); loadState(); });
 }
 
 function watcherOf(d, name) {

@@ -47,7 +47,7 @@ class Client:
         return answer["status"], dict(answer["headers"]), data
 
     def log_in(self, password: str):
-        status, _, page = self.request("GET", "/login")
+        _, _, page = self.request("GET", "/login")
         csrf = page.decode().split('name="csrf" value="')[1].split('"')[0]
         return self.request("POST", "/login", f"csrf={csrf}&password={password}".encode())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from circus_web_stack.core.line_budget import LineBudget
 from circus_web_stack.protocol.pubsub import OUTPUT_TOPIC_PREFIX, parse_output_topic
 from circus_web_stack.runtime import output_tap
@@ -17,7 +19,7 @@ def test_channel_replays_what_followed_a_seen_number():
         channel.publish("tick", {"n": n})
     assert channel.since(3) == []
     (frame,) = channel.since(2)
-    assert frame.startswith(b"id: 3\nevent: tick\ndata: ")
+    assert frame.startswith(f"id: {channel.epoch}-3\nevent: tick\ndata: ".encode())
     assert json.loads(frame.split(b"data: ")[1]) == {"n": 2}
     assert len(channel.since(0)) == 3
 
@@ -27,9 +29,23 @@ def test_channel_says_reset_when_the_ring_forgot():
     for n in range(5):
         channel.publish("tick", {"n": n})
     assert channel.since(1) is None
-    follow = channel.follow(1)
+    follow = channel.follow(f"{channel.epoch}-1")
     assert next(follow).startswith(b"retry:")
     assert b"event: reset" in next(follow)
+
+
+def test_channel_resumes_after_an_id_of_its_own_run_only():
+    channel = Channel()
+    channel.publish("tick", {"n": 1})
+    channel.publish("tick", {"n": 2})
+    resumed = channel.follow(f"{channel.epoch}-1")
+    next(resumed)
+    assert b'"n":2' in next(resumed) and b'"n":1' not in next(channel.follow(f"{channel.epoch}-1"))
+    other_run = channel.follow("00000000-1")
+    next(other_run)
+    assert b"event: reset" in next(other_run)
+    with pytest.raises(ValueError, match="EPOCH-NUMBER"):
+        next(channel.follow("42"))
 
 
 def test_line_budget_refills_and_counts_what_it_refused():
