@@ -242,7 +242,7 @@ class DaemonView:
         watcher, pid = parse_stat_topic(topic, self.watchers)
         if watcher == SOCKETS_TOPIC:
             if pid is not None:
-                self.sockets[pid] = payload
+                self._on_socket(pid, payload)
             return
         if watcher == CIRCUS_TOPIC:
             return
@@ -258,6 +258,22 @@ class DaemonView:
         for key in ("cpu", "mem", "rss_bytes", "age", "create_time", "cmdline", "children"):
             if key in payload:
                 proc[key] = payload[key]
+
+    def _on_socket(self, fd: int, payload: dict[str, Any]) -> None:
+        """A listener's figures, plus `accepted_per_s` from the counter's change since the last one
+        (the stream says how many in the last interval, not how long that was)."""
+        now = self.clock()
+        previous = self.sockets.get(fd)
+        accepted = _number(payload.get("accepted"))
+        if previous is not None and accepted is not None and _number(previous.get("accepted")) is not None:
+            elapsed = now - previous["_at"]
+            if elapsed > 0:
+                payload["accepted_per_s"] = round(max(0.0, accepted - previous["accepted"]) / elapsed, 1)
+        payload["_at"] = now
+        self.sockets[fd] = payload
+
+    def _sockets(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in s.items() if k != "_at"} for _, s in sorted(self.sockets.items())]
 
     # ----------------------------------------------------------------- the once-a-second picture
 
@@ -281,7 +297,7 @@ class DaemonView:
                 history.append([point[0], _number(proc.get("cpu")), _number(proc.get("rss_bytes"))])
                 procs.append(proc)
             watchers[name] = {"point": point, "aggregate": agg, "processes": procs}
-        return {"d": self.index, "watchers": watchers, "sockets": list(self.sockets.values())}
+        return {"d": self.index, "watchers": watchers, "sockets": self._sockets()}
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -290,7 +306,7 @@ class DaemonView:
             "connected": self.connected,
             "error": self.error,
             "watchers": {name: view.snapshot() for name, view in sorted(self.watchers.items())},
-            "sockets": list(self.sockets.values()),
+            "sockets": self._sockets(),
             "events": list(self.events),
         }
 

@@ -144,6 +144,11 @@ def console_stack(workdir: Path, chromium: str, console_args: tuple[str, ...] = 
         graceful_timeout = 2
         stdout_stream.class = FileStream
         stdout_stream.filename = {workdir / "app.out"}
+
+        [socket:web]
+        host = 127.0.0.1
+        port = 0
+        backlog = 64
     """
     daemon = Daemon(workdir, ini).start()
     console = None

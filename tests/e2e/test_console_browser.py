@@ -147,3 +147,14 @@ def test_viewer_sees_but_cannot_act(stack):
     )
     assert status == 403
     screenshot(driver, "06-viewer")
+
+
+def test_sockets_show_queue_backlog_and_rate(stack):
+    _, console, driver = stack
+    driver.get(console.url + "#/sockets")
+    row = "#sockets-0 tbody tr"
+    wait_until(lambda: text(driver, row + " td.rate") or None, 15, "an accepted/s figure")
+    cells = texts(driver, row + " td")
+    assert cells[0] == "web" and cells[1].startswith("127.0.0.1:")
+    assert cells[2] == "0" and cells[3] == "64"
+    screenshot(driver, "08-sockets")

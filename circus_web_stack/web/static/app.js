@@ -283,7 +283,7 @@ function socketsTable(daemon) {
   for (const s of daemon.sockets) {
     body.append(el("tr", { "data-fd": String(s.fd) },
       el("td", {}, s.name || ""), el("td", {}, s.address || ""), el("td", { class: "queue" }, String(s.queue ?? "")),
-      el("td", {}, String(s.backlog ?? "")), el("td", {}, String(s.reads ?? "")),
+      el("td", {}, String(s.backlog ?? "")), el("td", { class: "rate" }, String(s.accepted_per_s ?? "")),
       el("td", {}, String(s.dropped ?? "")), el("td", {}, String(s.connections ?? ""))));
   }
   return el("div", { class: "table-wrap" }, el("table", { id: "sockets-" + daemon.d },
