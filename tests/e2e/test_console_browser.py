@@ -118,6 +118,60 @@ def test_tail_shows_lines_astext(stack):
     screenshot(driver, "05-tail")
 
 
+def test_tail_filters_and_pauses(stack):
+    _, _, driver = stack
+    driver.execute_script(
+        "const f = document.getElementById('tail-filter'); f.value = 'bold?';"
+        "f.dispatchEvent(new Event('input'))"
+    )
+    wait_until(
+        lambda: (lambda lines: lines and all("bold?" in line for line in lines))(
+            texts(driver, "#tail .line")
+        ),
+        10,
+        "only the matching lines",
+    )
+    click(driver, "#tail-pause")
+    held = texts(driver, "#tail .line")
+    wait_until(lambda: text(driver, "#tail-pause") == "resume" or None, 5, "the paused tail")
+    assert texts(driver, "#tail .line")[: len(held)] == held
+    click(driver, "#tail-pause")
+    driver.execute_script(
+        "const f = document.getElementById('tail-filter'); f.value = ''; f.dispatchEvent(new Event('input'))"
+    )
+
+
+def test_a_process_has_its_own_chart(stack):
+    _, _, driver = stack
+    pid = sorted(pids(driver))[0]
+    click(driver, f"#procs tbody tr[data-pid='{pid}']")
+    wait_until(lambda: text(driver, "#process-chart h3") == f"pid {pid}" or None, 10, "the pid's chart")
+    wait_until(
+        lambda: int(attribute(driver, "#process-chart canvas", "data-points") or 0) >= 2 or None,
+        10,
+        "points on the pid's chart",
+    )
+
+
+def test_mobile_and_dark(stack):
+    _, console, driver = stack
+    driver.set_window_size(390, 844)
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    )
+    driver.get(console.url + "#/")
+    wait_until(
+        lambda: text(driver, ".watcher-card[data-watcher=app] .proc-count") or None, 10, "the overview"
+    )
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(21, 23, 27)"
+    screenshot(driver, "09-mobile-dark")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    driver.set_window_size(1280, 900)
+    driver.get(console.url + "#/w/0/app")
+
+
 def test_post_without_csrf_is_refused(stack):
     daemon, _, driver = stack
     # every page so far ran without a JavaScript error, a CSP violation or a failed load

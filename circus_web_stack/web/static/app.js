@@ -8,6 +8,10 @@ const PROCESS_POINTS = 120;
 const WATCHER_POINTS = 300;
 const model = { daemons: [], csrf: "", role: "viewer", cursor: "", tails: {}, selected: null, detail: {} };
 const RECONNECT_MS = 2000;
+// circusd's own helpers: shown, but their processes are reported as the daemon's, and acting on them
+// from here would stop the console itself.
+const HELPERS = new Set(["circusd-stats", "circushttpd"]);
+const SIGNALS = { 1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM" };
 let source = null;
 let renderQueued = false;
 let tailPaused = false;
@@ -264,8 +268,8 @@ function overview() {
           el("span", {}, "processes ", el("b", { class: "proc-count" }, String(w.processes.length))),
           el("span", {}, "CPU ", el("b", {}, fmtCpu(agg.cpu_total))),
           el("span", {}, "memory ", el("b", {}, fmtBytes(agg.rss_bytes)))),
-        chart(w.history || [], false),
-        el("div", { class: "actions" },
+        HELPERS.has(name) ? el("div", { class: "legend" }, "helper of circusd") : chart(w.history || [], false),
+        HELPERS.has(name) ? null : el("div", { class: "actions" },
           actionButton(daemon.d, "start", { name }), actionButton(daemon.d, "stop", { name }),
           actionButton(daemon.d, "reload", { name }), actionButton(daemon.d, "incr", { name, nb: 1 }, "+1"),
           actionButton(daemon.d, "decr", { name, nb: 1 }, "−1")));
@@ -302,7 +306,11 @@ function eventText(record) {
   const parts = [record.watcher, record.event];
   if (p.process_pid !== undefined) parts.push("pid=" + p.process_pid);
   if (p.wid !== undefined) parts.push("wid=" + p.wid);
-  if (p.exit_code !== undefined) parts.push("exit=" + p.exit_code + (p.expected ? " (asked)" : ""));
+  if (p.exit_code !== undefined) {
+    const how = p.exit_code < 0 ? "killed by " + (SIGNALS[-p.exit_code] || "signal " + -p.exit_code)
+      : "exit " + p.exit_code;
+    parts.push(how + (p.expected ? " (asked to stop)" : p.exit_code ? " (crashed)" : ""));
+  }
   for (const k of ["old", "new", "ready", "done", "rolled_back", "reason", "attempts", "retry_in", "error", "key"]) {
     if (p[k] !== undefined) parts.push(k + "=" + p[k]);
   }
@@ -377,11 +385,11 @@ function watcherView(d, name) {
     legend(), chart(w.history || [], true));
   const detail = model.detail[key(d, name)] || { process_history: {} };
   if (model.selected && w.processes.some((p) => p.pid === model.selected)) {
-    root.append(el("h3", {}, "pid " + model.selected),
+    root.append(el("section", { id: "process-chart" }, el("h3", {}, "pid " + model.selected),
       chart(detail.process_history[model.selected] || [], false),
       el("div", { class: "actions" },
         el("button", { class: "admin", type: "button", "data-action": "signal-pid", textContent: "signal pid",
-          on: { click: () => act(d, "signal", { name, pid: model.selected, signum: signalSelect.value }) } })));
+          on: { click: () => act(d, "signal", { name, pid: model.selected, signum: signalSelect.value }) } }))));
   }
   const body = el("tbody");
   for (const p of [...w.processes].sort((a, b) => (a.wid ?? 1e9) - (b.wid ?? 1e9) || a.pid - b.pid)) {

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+from circus_web_stack.testing.curve import make_curve_files
 from circus_web_stack.testing.harness import Daemon
 from circus_web_stack.testing.waiting import wait_until
 
@@ -78,9 +79,15 @@ def test_httpd_true_runs_the_console_as_a_helper_watcher(tmp_path):
         answer = _get(match["base"], "/login?token=" + match["token"])
         assert answer.status == 303
         cookie = answer.getheader("Set-Cookie").split(";")[0]
-        state = json.loads(_get(match["base"], "/api/state", cookie).read())
+        state = wait_until(
+            lambda: (lambda s: s if s["daemons"][0]["connected"] else None)(
+                json.loads(_get(match["base"], "/api/state", cookie).read())
+            ),
+            10,
+            "the console connected",
+        )
         assert "talker" in state["daemons"][0]["watchers"]
-        live = _get(match["base"], f"/api/live?since={state['seq']}", cookie)
+        live = _get(match["base"], f"/api/live?since={state['cursor']}", cookie)
         assert live.getheader("Content-Type") == "text/event-stream"
         seen: set[str] = set()
         deadline = time.monotonic() + 15
@@ -94,6 +101,61 @@ def test_httpd_true_runs_the_console_as_a_helper_watcher(tmp_path):
         live.close()
         # the log file got every line as before: the tap only looks
         assert "talking" in (tmp_path / "talker.log").read_text()
+
+
+def _logged_in_state(base: str, token: str) -> dict:
+    answer = _get(base, "/login?token=" + token)
+    assert answer.status == 303
+    cookie = answer.getheader("Set-Cookie").split(";")[0]
+    return json.loads(_get(base, "/api/state", cookie).read())
+
+
+def test_over_curve_by_hand_and_as_the_helper(tmp_path):
+    """circushttpd reaches a CurveZMQ daemon with circusctl's key options, and as `httpd = true`'s
+    helper with the daemon's own key pair (which curve_client_keys_dir need not list)."""
+    keys = make_curve_files(tmp_path)
+    control, pubsub, stats, httpd = (_free_port() for _ in range(4))
+    ini = f"""
+        [circus]
+        endpoint = tcp://127.0.0.1:{control}
+        pubsub_endpoint = tcp://127.0.0.1:{pubsub}
+        stats_endpoint = tcp://127.0.0.1:{stats}
+        curve_secret_key_file = {keys.server_secret}
+        curve_client_keys_dir = {keys.allowed}
+        statsd = true
+        stats_interval = 0.5
+        httpd = true
+        httpd_port = {httpd}
+
+        [watcher:web]
+        cmd = sleep 1000
+        numprocesses = 2
+    """
+    with Daemon(tmp_path, ini) as daemon:
+        daemon.wait_running(20)
+        helper = wait_until(lambda: TOKEN_LINE.search(daemon.stderr()), 20, "the helper's token line")
+        by_hand = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "circus_web_stack.cli.circushttpd", "--port", "0"),
+                *("--endpoint", f"tcp://127.0.0.1:{control}", "--curve-server-key", keys.server_public),
+                *("--curve-client-key", keys.client_secret, "--secret-file", str(tmp_path / "secret")),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            line = wait_until(lambda: TOKEN_LINE.search(by_hand.stderr.readline()), 20, "the token line")
+            for found in (helper, line):
+                wait_until(lambda f=found: _try(lambda: _get(f["base"], "/login").status == 200), 10, "up")
+
+                def two_processes(f=found):
+                    daemon_view = _logged_in_state(f["base"], f["token"])["daemons"][0]
+                    return daemon_view["connected"] and len(daemon_view["watchers"]["web"]["processes"]) == 2
+
+                wait_until(two_processes, 15, f"{found['base']} connected over CurveZMQ")
+        finally:
+            by_hand.terminate()
+            by_hand.wait(15)
 
 
 def _try(probe):
