@@ -19,6 +19,7 @@ from typing import Any
 import gevent
 
 from circus_web_stack.cli.client import CallError, CircusClient, CurveKeys, ReplyError, iter_messages
+from circus_web_stack.config.substitution import referenced_sockets
 from circus_web_stack.protocol.pubsub import (
     OUTPUT_TOPIC_PREFIX,
     TOPIC_PREFIX,
@@ -44,6 +45,11 @@ def _number(value: object) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _sockets_used(options: dict[str, Any]) -> list[str]:
+    text = " ".join(str(options.get(key) or "") for key in ("cmd", "args"))
+    return sorted(referenced_sockets(text))
+
+
 class WatcherView:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -54,6 +60,7 @@ class WatcherView:
         self.process_history: dict[int, deque[list[float | None]]] = {}
         self.output: deque[dict[str, Any]] = deque(maxlen=OUTPUT_LINES_KEPT)
         self.reload: dict[str, Any] | None = None
+        self.sockets: list[str] | None = None  # the [socket:NAME]s its command line uses; None: unread
 
     def process(self, pid: int) -> dict[str, Any]:
         proc = self.processes.get(pid)
@@ -68,6 +75,7 @@ class WatcherView:
             "aggregate": self.aggregate,
             "history": list(self.history),
             "reload": self.reload,
+            "sockets": self.sockets or [],
         }
 
 
@@ -149,6 +157,8 @@ class DaemonView:
                     except ReplyError:  # removed meanwhile: the next status drops it
                         continue
                     self._merge_processes(view, procs)
+                    if view.sockets is None:
+                        view.sockets = _sockets_used(client.call_ok("options", name=name)["options"])
         self._set_connected(True)
         self.channel.publish("status", {"d": self.index, "statuses": statuses})
 
@@ -233,6 +243,8 @@ class DaemonView:
                 view.processes[pid]["state"] = "stopping"
             elif event.name == "reload":
                 view.reload = event.payload
+            elif event.name == "updated":
+                view.sockets = None  # `set cmd` may have changed them: read again
         self.channel.publish("event", record)
         # Any event may change a watcher's state or a process's readiness: one refresh per burst.
         self._status_soon()
@@ -296,7 +308,12 @@ class DaemonView:
                     history = view.process_history[pid] = deque(maxlen=PROCESS_HISTORY)
                 history.append([point[0], _number(proc.get("cpu")), _number(proc.get("rss_bytes"))])
                 procs.append(proc)
-            watchers[name] = {"point": point, "aggregate": agg, "processes": procs}
+            watchers[name] = {
+                "point": point,
+                "aggregate": agg,
+                "processes": procs,
+                "sockets": view.sockets or [],
+            }
         return {"d": self.index, "watchers": watchers, "sockets": self._sockets()}
 
     def snapshot(self) -> dict[str, Any]:

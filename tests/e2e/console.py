@@ -139,7 +139,7 @@ def console_stack(workdir: Path, chromium: str, console_args: tuple[str, ...] = 
         stats_interval = 0.5
 
         [watcher:app]
-        cmd = {sys.executable} {workdir / "app.py"}
+        cmd = {sys.executable} {workdir / "app.py"} --fd $(circus.sockets.web)
         numprocesses = 2
         graceful_timeout = 2
         stdout_stream.class = FileStream

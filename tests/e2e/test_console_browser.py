@@ -49,8 +49,13 @@ def test_wrong_password_is_refused(stack):
 def test_log_in_and_see_processes(stack):
     _, console, driver = stack
     log_in(driver, console.url, ADMIN_PASSWORD)
-    card = ".watcher-card[data-watcher=app] .proc-count"
-    wait_until(lambda: text(driver, card) == "2" or None, 10, "2 processes on the overview")
+    card = ".watcher-card[data-watcher=app]"
+    wait_until(lambda: text(driver, card + " .proc-count") == "2" or None, 10, "2 processes on the overview")
+    wait_until(
+        lambda: text(driver, card + " .watcher-sockets").startswith("sockets web 127.0.0.1:") or None,
+        10,
+        "the socket the watcher uses",
+    )
     screenshot(driver, "02-overview")
 
 

@@ -94,7 +94,7 @@ function watcherOf(d, name) {
   const daemon = model.daemons[d];
   if (!daemon) return null;
   if (!daemon.watchers[name]) {
-    daemon.watchers[name] = { state: "unknown", processes: [], aggregate: {}, history: [], reload: null };
+    daemon.watchers[name] = { state: "unknown", processes: [], aggregate: {}, history: [], reload: null, sockets: [] };
   }
   return daemon.watchers[name];
 }
@@ -106,6 +106,7 @@ function onTick(tick) {
     const watcher = watcherOf(tick.d, name);
     watcher.aggregate = data.aggregate;
     watcher.processes = data.processes;
+    watcher.sockets = data.sockets;
     watcher.history.push(data.point);
     if (watcher.history.length > WATCHER_POINTS) watcher.history.shift();
     const detail = model.detail[key(tick.d, name)];
@@ -267,7 +268,9 @@ function overview() {
         el("div", { class: "figures" },
           el("span", {}, "processes ", el("b", { class: "proc-count" }, String(w.processes.length))),
           el("span", {}, "CPU ", el("b", {}, fmtCpu(agg.cpu_total))),
-          el("span", {}, "memory ", el("b", {}, fmtBytes(agg.rss_bytes)))),
+          el("span", {}, "memory ", el("b", {}, fmtBytes(agg.rss_bytes))),
+          (w.sockets || []).length ? el("span", { class: "watcher-sockets" }, "sockets ",
+            el("b", {}, w.sockets.map((n) => socketLabel(daemon, n)).join(", "))) : null),
         HELPERS.has(name) ? el("div", { class: "legend" }, "helper of circusd") : chart(w.history || [], false),
         HELPERS.has(name) ? null : el("div", { class: "actions" },
           actionButton(daemon.d, "start", { name }), actionButton(daemon.d, "stop", { name }),
@@ -280,6 +283,11 @@ function overview() {
   }
   root.prepend(legend());
   return root;
+}
+
+function socketLabel(daemon, name) {
+  const found = (daemon.sockets || []).find((s) => s.name === name);
+  return found ? name + " " + found.address + " (queue " + (found.queue ?? "?") + ")" : name;
 }
 
 function socketsTable(daemon) {
