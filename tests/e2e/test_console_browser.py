@@ -8,6 +8,7 @@ test-artifacts/console/.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -92,6 +93,21 @@ def test_incr_shows_the_new_pid(stack):
         f"incr's reply (the page shows {text(driver, '#reply')!r}); log: {console.log()[-1500:]}",
     )
     assert json.loads(text(driver, "#reply"))["numprocesses"] == 3
+    assert "action by admin@127.0.0.1 on " in console.log()
+    assert re.search(r"action by admin@127\.0\.0\.1: incr -> \{\"status\": \"ok\"", console.log())
+
+
+def test_an_error_reply_is_shown_verbatim(stack):
+    daemon, _, driver = stack
+    driver.execute_script(
+        "const c = document.getElementById('set-count'); c.value = '-1'; c.dispatchEvent(new Event('input'))"
+    )
+    click(driver, "button[data-action=numprocesses]")
+    wait_until(lambda: "error" in (attribute(driver, "#reply", "class") or "") or None, 20, "the error reply")
+    shown = json.loads(text(driver, "#reply"))
+    direct = daemon.call("set", name="app", options={"numprocesses": -1})
+    assert shown["status"] == "error" and shown["reason"] == direct["reason"]
+    assert len(daemon.call("list", name="app")["pids"]) == 3
 
 
 def test_reload_shows_progress(stack):
@@ -174,6 +190,21 @@ def test_mobile_and_dark(stack):
     screenshot(driver, "09-mobile-dark")
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     driver.set_window_size(1280, 900)
+    driver.get(console.url + "#/w/0/app")
+
+
+def test_events_list_spawns_and_reaps(stack):
+    _, console, driver = stack
+    driver.get(console.url + "#/events")
+    wait_until(
+        lambda: (
+            lambda lines: any(" spawn pid=" in x for x in lines) and any(" reap pid=" in x for x in lines)
+        )(texts(driver, ".events li")),
+        10,
+        "spawn and reap events",
+    )
+    assert any("killed by SIGTERM (asked to stop)" in x or "exit" in x for x in texts(driver, ".events li"))
+    screenshot(driver, "10-events")
     driver.get(console.url + "#/w/0/app")
 
 
