@@ -4,7 +4,8 @@
 Rules: the stream behind the tap gets every byte exactly as before, and nothing the tap does can fail
 or slow the pump. What is published is bounded so a chatty worker cannot flood the PUB socket: per
 watcher at most LINES_PER_S lines a second (bursts of BURST_LINES), each line cut at MAX_LINE_CHARS;
-lines past the budget are counted (`dropped` in the next message), never queued.
+lines past the budget are counted (`dropped` in the next message), never queued. Nothing is cut or
+published while nobody subscribes to `output.` by name (the console does), so it costs nothing then.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from circus_web_stack.core.line_budget import LineBudget
-from circus_web_stack.protocol.pubsub import output_payload, output_topic
+from circus_web_stack.protocol.pubsub import OUTPUT_TOPIC_PREFIX, output_payload, output_topic
 
 log = logging.getLogger("circus_web_stack.output_tap")
 
@@ -26,18 +27,25 @@ MAX_LINE_CHARS = 2000
 MAX_PENDING_BYTES = 4 * MAX_LINE_CHARS
 
 Send = Callable[[str, dict[str, Any]], None]  # (topic, payload)
+Wanted = Callable[[], bool]  # whether anyone listens to the output lines now
 
 
 class OutputLines:
     """Cuts each pipe's bytes into lines and publishes them within each watcher's budget."""
 
-    def __init__(self, send: Send, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, send: Send, clock: Callable[[], float] = time.monotonic, wanted: Wanted = lambda: True
+    ) -> None:
         self._send = send
         self._clock = clock
+        self._wanted = wanted
         self._pending: dict[tuple[int, str], bytes] = {}
         self._budgets: dict[str, LineBudget] = {}
 
     def feed(self, watcher: str, pid: int, stream: str, data: bytes) -> None:
+        if not self._wanted():
+            self._pending.pop((pid, stream), None)
+            return
         buffered = self._pending.pop((pid, stream), b"") + data
         *whole, rest = buffered.split(b"\n")
         if len(rest) > MAX_PENDING_BYTES:
@@ -95,7 +103,7 @@ class OutputTapper:
     """The daemon extension: while it runs, the arbiter taps every process's output through it."""
 
     def __init__(self, publisher: Any) -> None:  # runtime.publisher.EventPublisher
-        self._lines = OutputLines(publisher.send)
+        self._lines = OutputLines(publisher.send, wanted=lambda: publisher.asked_for(OUTPUT_TOPIC_PREFIX))
         self._arbiter: Any = None
 
     def start(self, arbiter: Any) -> None:

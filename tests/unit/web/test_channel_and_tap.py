@@ -91,3 +91,26 @@ def test_a_chatty_watcher_is_cut_to_its_budget_and_told_what_it_lost():
     lines.feed("w", 1, "stdout", b"after\n")
     assert sent[-1][1]["dropped"] == 51
     assert sent[-1][1]["lines"] == ["after"]
+
+
+def test_nothing_is_cut_or_sent_while_nobody_asked():
+    sent: list[tuple[str, dict]] = []
+    wanted = [False]
+    lines = OutputLines(lambda topic, payload: sent.append((topic, payload)), wanted=lambda: wanted[0])
+    lines.feed("w", 1, "stdout", b"unheard\nhalf a li")
+    wanted[0] = True
+    lines.feed("w", 1, "stdout", b"heard\n")
+    assert [p["lines"] for _, p in sent] == [["heard"]]
+
+
+def test_subscriptions_asked_for_counts_names_not_everything():
+    from circus_web_stack.runtime.stats.tracking import Subscriptions
+
+    subscriptions = Subscriptions()
+    subscriptions.apply(b"\x01")
+    subscriptions.apply(b"\x01watcher.")
+    assert not subscriptions.asked_for("output.")
+    subscriptions.apply(b"\x01output.web.")
+    assert subscriptions.asked_for("output.")
+    subscriptions.apply(b"\x00output.web.")
+    assert not subscriptions.asked_for("output.")
