@@ -42,6 +42,7 @@ SECURITY_HEADERS = [
 ]
 STATIC_TYPES = {
     "app.js": "text/javascript; charset=utf-8",
+    "views.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "index.html": "text/html; charset=utf-8",
 }
