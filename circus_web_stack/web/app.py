@@ -19,6 +19,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
+import gevent
+
 from circus_web_stack.cli.client import CallError
 from circus_web_stack.protocol.commands import get_command
 from circus_web_stack.web import auth
@@ -29,6 +31,7 @@ from circus_web_stack.web.live import DaemonView
 log = logging.getLogger("circus_web_stack.web")
 
 MAX_BODY_BYTES = 64 * 1024
+FAILED_LOGIN_DELAY_S = 1.0
 ACTION_TIMEOUT_S = 300.0  # a rolling reload of many processes replies when it is done
 SECURITY_HEADERS = [
     (
@@ -189,8 +192,12 @@ class ConsoleApp:
             return self._login_page(
                 environ, start_response, "403 Forbidden", "The login form expired; please try again."
             )
-        role = self.credentials.role_for(form.get("password", ""))
+        # scrypt takes ~50 ms of CPU: in the hub's thread pool (it releases the GIL), so the live
+        # streams keep flowing while someone logs in; a failure answers only after a delay, which
+        # makes guessing slow without slowing anyone else.
+        role = gevent.get_hub().threadpool.apply(self.credentials.role_for, (form.get("password", ""),))
         if role is None:
+            gevent.sleep(FAILED_LOGIN_DELAY_S)
             log.warning("login refused from %s: wrong password", environ.get("REMOTE_ADDR"))
             return self._login_page(environ, start_response, "401 Unauthorized", "Wrong password or token.")
         return self._open_session(environ, start_response, role, "password")

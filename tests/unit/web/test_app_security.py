@@ -55,6 +55,12 @@ class Client:
         return json.loads(self.request("GET", "/api/state")[2])["csrf"]
 
 
+@pytest.fixture(autouse=True)
+def no_login_delay(monkeypatch):
+    """The delay after a failed login is policy, not what these tests look at."""
+    monkeypatch.setattr("circus_web_stack.web.app.FAILED_LOGIN_DELAY_S", 0.0)
+
+
 @pytest.fixture
 def app():
     channel = Channel()
