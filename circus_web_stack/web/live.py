@@ -2,9 +2,9 @@
 lines) and one to its stats stream, whatever the number of browsers, folded into a live model and
 broadcast on the shared channel.
 
-Rules: the daemon is never polled per browser; control calls are made only at start, after events
-that change a watcher's state (at most one `status` per DEBOUNCE_S) and for operators' actions. All of
-it runs in this process's gevent hub; none of it blocks.
+Rules: the daemon is never polled per browser; control calls are made only at start, after a burst
+of events (one refresh, `status` plus `processes` per watcher, at most every DEBOUNCE_S) and for
+operators' actions. All of it runs in this process's gevent hub; none of it blocks.
 """
 
 from __future__ import annotations
