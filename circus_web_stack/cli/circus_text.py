@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from circus_web_stack.cli.render import render_reply
+
 # circus/commands/stats.py's _INFOLINE
 _INFOLINE = "%(pid)s  %(cmdline)s %(username)s %(nice)s %(mem_info1)s %(mem_info2)s %(cpu)s %(mem)s %(ctime)s"
 
@@ -107,4 +109,6 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "options": _options,
     "get": _options,
     "globaloptions": _options,
+    # Not a Circus command: there is no Circus text to keep, so it prints our table.
+    "processes": lambda reply: render_reply("processes", reply),
 }

@@ -126,6 +126,7 @@ GRAMMAR: Mapping[str, Grammar] = dict(
         _row("numprocesses", _NAME_OPTIONAL),
         _row("numwatchers"),
         _row("list", _NAME_OPTIONAL),
+        _row("processes", _NAME),
         _row("listsockets"),
         _row("status", _NAME_OPTIONAL),
         _row(

@@ -143,6 +143,20 @@ def _render_sockets(sockets: list) -> str:
     return render_table(("FD", "NAME", "ADDRESS", "BACKLOG"), rows, right=(0, 3))
 
 
+def _render_processes(reply: dict) -> str:
+    rows = [
+        [
+            p.get("pid", ""),
+            p.get("wid", ""),
+            p.get("state", ""),
+            "yes" if p.get("ready") else "no",
+            p.get("generation", ""),
+        ]
+        for p in reply.get("processes", [])
+    ]
+    return render_table(("PID", "WID", "STATE", "READY", "GENERATION"), rows, right=(0, 1, 4))
+
+
 def _pid_order(pid: object) -> tuple[int, str]:
     text = str(pid)
     return (int(text), text) if text.isdigit() else (1 << 62, text)
@@ -179,6 +193,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "numwatchers": _field("numwatchers"),
     "list": _names,
     "listsockets": lambda reply: _render_sockets(reply.get("sockets", [])),
+    "processes": _render_processes,
     "status": _render_status,
     "stats": _render_stats,
     "dstats": lambda reply: _render_process_info(reply.get("info", {})),

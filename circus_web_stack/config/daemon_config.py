@@ -50,9 +50,20 @@ class DaemonConfig:
     )
     warmup_delay: float = option(Seconds(0), 0.0, "seconds to wait between starting two watchers")
     umask: int | None = option(Octal(optional=True), None, "umask of the daemon, in octal (022)")
-    httpd: bool = option(Bool(), False, "run the web dashboard")
-    httpd_host: str = option(Text(), "localhost", "host the web dashboard listens on")
-    httpd_port: int = option(Int(0, 65535), 8080, "port the web dashboard listens on")
+    # The web console (circushttpd, started as the helper watcher `circushttpd`).
+    httpd: bool = option(Bool(), False, "run the web console circushttpd as the watcher circushttpd")
+    httpd_host: str = option(
+        Text(),
+        "localhost",
+        "host the web console listens on; other than loopback it needs httpd_password_hash",
+    )
+    httpd_port: int = option(Int(0, 65535), 8080, "port the web console listens on")
+    httpd_password_hash: str | None = option(
+        _FILE, None, "salted hash of the console's admin password (`circushttpd --hash-password` prints one)"
+    )
+    httpd_readonly_password_hash: str | None = option(
+        _FILE, None, "salted hash of the console's read-only password: sees everything, may act on nothing"
+    )
     debug: bool = option(Bool(), False, "send the children's output to the daemon's stdout")
     debug_gc: bool = option(Bool(), False, "gc.set_debug(DEBUG_LEAK) in the daemon")
     pidfile: str | None = option(_FILE, None, "file to write the daemon's pid to")

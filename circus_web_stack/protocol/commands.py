@@ -228,6 +228,16 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         reply="`watchers: [names]` or, with a name, `pids: [pids]`",
     ),
     _command(
+        "processes",
+        "Get the processes of a watcher",
+        "Each process of the watcher as the daemon tracks it (no sampling, so it is cheap with "
+        "thousands): pid, wid, state, whether it reported ready, when it started, its generation. "
+        "The web console's process table reads it.",
+        props=(_NAME,),
+        reply="`processes: [{pid, wid, state, ready, started, generation}]`, by wid",
+        in_circus=False,
+    ),
+    _command(
         "listsockets",
         "Get the list of sockets",
         "The daemon's listening sockets, sorted by fd.",

@@ -72,6 +72,9 @@ class Arbiter:
         self.event_listeners: list[EventListener] = [self._rearm_on_demand]
         self.milestone_listeners: list[MilestoneListener] = []
         self.exit_code = 0  # what circusd exits with; request_exit sets it
+        # (watcher name, stream) -> what the pump writes to: the output tap's wrapper, set by the
+        # runtime.output_tap extension while it runs (the console's live tail); None: the stream itself.
+        self.tap_output: Callable[[str, Any], Any] | None = None
         self._on_demand: dict[str, list[gevent.Greenlet]] = {}  # watcher -> its socket waiters
         # add, rm and reloadconfig change the set of watchers one at a time (other commands go on)
         self._changing_watchers = gevent.lock.RLock()

@@ -202,6 +202,25 @@ def list_(arbiter: Any, props: Props) -> dict:
     return {"pids": arbiter.get_watcher(props["name"]).pids()}
 
 
+@handles("processes")
+def processes(arbiter: Any, props: Props) -> dict:
+    watcher = arbiter.get_watcher(props["name"])
+    procs = sorted(watcher.processes.values(), key=lambda p: (p.wid, p.pid))
+    return {
+        "processes": [
+            {
+                "pid": p.pid,
+                "wid": p.wid,
+                "state": p.state.value,
+                "ready": p.ready.is_set(),
+                "started": p.started,
+                "generation": p.generation,
+            }
+            for p in procs
+        ]
+    }
+
+
 @handles("listsockets")
 def listsockets(arbiter: Any, props: Props) -> dict:
     return {"sockets": [s.info() for s in arbiter.sockets]}

@@ -324,6 +324,11 @@ class Watcher:
         except Exception:  # an event sink must never break supervision
             log.exception("%s: publishing %s failed", self.name, event)
 
+    def _tapped(self, stream: Any) -> Any:
+        """`stream` behind the arbiter's output tap (runtime/output_tap.py), when it has one."""
+        tap = getattr(self.arbiter, "tap_output", None)
+        return tap(self.name, stream) if tap is not None else stream
+
     def _run_hook(self, hook: str, **kwargs: Any) -> bool:
         return self._hooks.run(hook, self, self.arbiter, self._emit, **kwargs)
 
@@ -658,10 +663,12 @@ class Watcher:
         gevent.spawn(self._watch_exit, proc)
         if child.stdout_fd is not None:
             stream = self._stream("stdout")
-            self._add_pump(streams.pump_pipe(child.stdout_fd, stream, proc.pid, "stdout"), stream)
+            self._add_pump(
+                streams.pump_pipe(child.stdout_fd, self._tapped(stream), proc.pid, "stdout"), stream
+            )
         if child.stderr_fd is not None:
             stream = self._stream("stderr")
-            sink = TailTap(stream, proc.stderr_tail)
+            sink = TailTap(self._tapped(stream), proc.stderr_tail)
             self._add_pump(streams.pump_pipe(child.stderr_fd, sink, proc.pid, "stderr"), stream)
         log.info("spawned %s pid=%d", proc.label, proc.pid)
         self._emit("spawn", spawn_payload(proc.pid, proc.started, wid=proc.wid))

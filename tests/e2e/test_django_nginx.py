@@ -48,7 +48,13 @@ def test_post_with_csrf_creates_a_note_the_worker_counts(django_stack):
         15,
         f"note {note_id} counted; worker log:\n{django_stack.app.worker_log('worker', 'stdout')[-2000:]}",
     )
-    assert f"counted note #{note_id}: 4 words" in django_stack.app.worker_log("worker", "stdout")
+    # The worker prints after its commit, and the line reaches the log file through the daemon's
+    # pump and stream thread: it may land a moment after the page shows the count.
+    wait_until(
+        lambda: f"counted note #{note_id}: 4 words" in django_stack.app.worker_log("worker", "stdout"),
+        10,
+        f"the worker's line for note {note_id}",
+    )
 
 
 def test_post_without_or_with_a_wrong_token_is_refused(django_stack):

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from circus_web_stack.testing.harness import Launcher
-from circus_web_stack.testing.os_packages import install_package
+from circus_web_stack.testing.os_packages import ensure_installed
 from circus_web_stack.testing.waiting import wait_until
 from tests.e2e.nginx import free_port
 
@@ -42,7 +42,7 @@ time.sleep(3600)
 
 def install_socket_activate() -> tuple[str | None, str]:
     """systemd-socket-activate, from Debian's `systemd` package when missing."""
-    return install_package(SOCKET_ACTIVATE, "systemd", lambda: shutil.which(SOCKET_ACTIVATE))
+    return ensure_installed(["systemd"], lambda: shutil.which(SOCKET_ACTIVATE))
 
 
 def connected(address) -> socket.socket | None:
