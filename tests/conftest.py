@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import peers
-from circus_web_stack.testing.harness import Daemon
+from circus_web_stack.testing.harness import Daemon, Launcher, pid_namespace_refusal
 
 
 @pytest.fixture
@@ -17,10 +17,17 @@ def circusd(tmp_path):
     the test fails if any process it spawned was left alive."""
     daemons: list[Daemon] = []
 
-    def start(ini: str, *, extra_args: tuple[str, ...] = (), workdir=None) -> Daemon:
+    def start(
+        ini: str,
+        *,
+        extra_args: tuple[str, ...] = (),
+        workdir=None,
+        launcher: Launcher | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Daemon:
         path = workdir or tmp_path / f"d{len(daemons)}"
         path.mkdir(exist_ok=True)
-        daemon = Daemon(path, ini, extra_args=extra_args).start()
+        daemon = Daemon(path, ini, extra_args=extra_args, launcher=launcher, env=env).start()
         daemons.append(daemon)
         return daemon
 
@@ -39,3 +46,11 @@ def circus_peer() -> Path:
     except subprocess.CalledProcessError as exc:
         pytest.skip(f"circus 0.19.0 could not be installed from the package index: {exc}")
     return peer.bin("circusctl").parent
+
+
+@pytest.fixture(scope="session")
+def pid_namespace() -> None:
+    """Skips, with the reason, where circusd cannot be PID 1 of a new PID namespace."""
+    refusal = pid_namespace_refusal()
+    if refusal is not None:
+        pytest.skip(refusal)

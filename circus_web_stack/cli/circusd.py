@@ -20,13 +20,8 @@ from urllib.parse import urlparse
 import zmq
 
 from circus_web_stack import __version__
+from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_CONFIG, EXIT_PIDFILE
 from circus_web_stack.core.errors import ConfigError, SocketBindError
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_CONFIG = 78  # sysexits EX_CONFIG
-EXIT_BIND = 71  # sysexits EX_OSERR: a socket or endpoint could not be bound
-EXIT_PIDFILE = 73  # sysexits EX_CANTCREAT
 
 LOG_FORMAT = "%(asctime)s circusd[%(process)d] [%(levelname)s] %(message)s"
 
@@ -152,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         os.umask(daemon_cfg.umask)
     if daemon_cfg.debug_gc:
         gc.set_debug(gc.DEBUG_LEAK)
-    if args.daemon:
+    if args.daemon and os.getpid() == 1:
+        # PID 1 that forked away would end its container (or namespace) at once.
+        logging.getLogger("circus_web_stack").warning("--daemon ignored: circusd is PID 1")
+    elif args.daemon:
         daemonize()
     pidfile = args.pidfile or daemon_cfg.pidfile
     if pidfile:
@@ -166,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         arbiter = build_arbiter(config)
         arbiter.start()
+        # Not EXIT_OK when exit_on_failure stopped it: then the failed process's code.
+        exit_code = arbiter.exit_code
     except ConfigError as exc:
         logging.getLogger("circus_web_stack").error("%s", exc)
         return EXIT_CONFIG
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if pidfile:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(pidfile)
-    return EXIT_OK
+    return exit_code
 
 
 if __name__ == "__main__":

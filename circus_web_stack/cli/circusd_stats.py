@@ -2,7 +2,8 @@
 
 circusd starts it as the singleton watcher `circusd-stats` when `[circus] statsd = true`, passing
 every endpoint on the command line (Circus's flags); it runs by hand just as well. SIGTERM and
-Ctrl-C stop it cleanly; exit codes are the named constants below.
+Ctrl-C stop it cleanly, and so does the end of its stdout's reader when it logs there; exit codes
+are cli/exit_codes.py's.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ import signal
 import sys
 
 from circus_web_stack import __version__
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_BIND = 71  # the stats endpoint could not be bound
-EXIT_DAEMON_GONE = 69  # sysexits EX_UNAVAILABLE: the daemon it reports on went away
+from circus_web_stack.cli.common import exit_quietly_on_closed_stdout, positive_seconds, silence_stdout
+from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_DAEMON_GONE, EXIT_OK, EXIT_USAGE
 
 LOG_FORMAT = "%(asctime)s circusd-stats[%(process)d] [%(levelname)s] %(message)s"
 
@@ -37,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--statspoint", default=defaults["stats"], help="the stats endpoint to publish on")
     parser.add_argument(
         "--interval",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=1.0,
         help="seconds between two samples; CPU%% is measured over this interval (default 1)",
     )
@@ -58,19 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: the interval must be more than 0 seconds")
-    return value
+class _StdoutLogHandler(logging.StreamHandler):
+    """Logs to stdout; when stdout's reader has gone away, stops the program as SIGTERM does
+    instead of printing logging's "--- Logging error ---" traceback for every record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            silence_stdout()
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        super().handleError(record)
 
 
 def _configure_logging(level: str, output: str) -> None:
     if output in ("-", "stdout"):
-        handler: logging.Handler = logging.StreamHandler(sys.stdout)
+        handler: logging.Handler = _StdoutLogHandler(sys.stdout)
     elif output == "stderr":
         handler = logging.StreamHandler(sys.stderr)
     else:
@@ -97,6 +97,7 @@ def _stop(signum: int, frame: object) -> None:
     raise SystemExit(EXIT_OK)
 
 
+@exit_quietly_on_closed_stdout
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.log_level, args.log_output)

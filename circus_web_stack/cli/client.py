@@ -29,6 +29,9 @@ ENDPOINT_ENV = "CIRCUSCTL_ENDPOINT"
 CURVE_SERVER_KEY_ENV = "CIRCUSCTL_CURVE_SERVER_KEY"
 CURVE_CLIENT_KEY_ENV = "CIRCUSCTL_CURVE_CLIENT_KEY"
 DEFAULT_TIMEOUT_S = 5.0
+# circusctl's default for a command sent with waiting, which replies when its work is done (a rolling
+# reload of 4 Django workers outlasts Circus's 5 s).
+WAITING_TIMEOUT_S = 300.0
 
 
 class CallError(Exception):

@@ -1,16 +1,16 @@
-"""Replies as text for people: aligned tables and one-liners; raw or indented JSON on request.
+"""Replies as our richer text for people (`circusctl --table`): aligned tables, one pid per line,
+started/stopped pids after `ok`; and raw or indented JSON on request.
 
-Rule: pure (reply dict in, str out), driven by each command's `render` kind in the command table.
-Where Circus's output is what scripts parse (`status web` prints `active`, `incr` prints the new
-number, `get` prints `key: value`), the same text comes out.
+Rule: pure (reply dict in, str out), one renderer per command that shows more than `ok`. Circus's
+own text, which scripts parse and which circusctl prints by default, is cli/circus_text.py's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from circus_web_stack.protocol.commands import COMMANDS, Render
+from circus_web_stack.cli.common import format_age
 from circus_web_stack.protocol.stats import NOT_AVAILABLE
 
 
@@ -26,24 +26,8 @@ def render_error(reply: dict) -> str:
 
 
 def render_reply(command: str, reply: dict) -> str:
-    """The text of a successful reply to `command`."""
-    spec = COMMANDS.get(command)
-    kind = spec.render if spec else Render.OK
-    if kind is Render.FIELD and spec is not None and spec.render_field in reply:
-        return _scalar(reply[spec.render_field])
-    if kind is Render.NAMES:
-        return "\n".join(_scalar(n) for n in reply.get("watchers", reply.get("pids", [])))
-    if kind is Render.STATUS:
-        return _render_status(reply)
-    if kind is Render.STATS:
-        return _render_stats(reply)
-    if kind is Render.PROCESS_INFO:
-        return _render_process_info(reply.get("info", {}))
-    if kind is Render.SOCKETS:
-        return _render_sockets(reply.get("sockets", []))
-    if kind is Render.OPTIONS:
-        return render_key_values(reply.get("options", {}))
-    return _render_ok(reply)
+    """The table text of a successful reply to `command`."""
+    return RENDERERS.get(command, _render_ok)(reply)
 
 
 def render_key_values(pairs: dict) -> str:
@@ -66,20 +50,6 @@ def render_table(
         parts = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
-
-
-def format_age(seconds: object) -> str:
-    """12.3s, 4m05s, 3h07m, 2d04h."""
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
-        return _scalar(seconds)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    whole = int(seconds)
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    if whole < 86400:
-        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
 
 
 def _render_ok(reply: dict) -> str:
@@ -141,7 +111,7 @@ def _process_rows(
             info.get("mem", NOT_AVAILABLE),
             info.get("mem_info1", NOT_AVAILABLE),
             info.get("mem_info2", NOT_AVAILABLE),
-            format_age(info.get("age", NOT_AVAILABLE)),
+            format_age(info.get("age", NOT_AVAILABLE), tenths=True),
             info.get("ctime", NOT_AVAILABLE),
             info.get("cmdline", ""),
         ]
@@ -155,7 +125,7 @@ def _render_process_info(info: object) -> str:
         return _scalar(info)
     shown = {k: v for k, v in info.items() if k != "children"}
     if "age" in shown:
-        shown["age"] = format_age(shown["age"])
+        shown["age"] = format_age(shown["age"], tenths=True)
     text = render_key_values(shown)
     children = info.get("children") or []
     if children:
@@ -173,6 +143,20 @@ def _render_sockets(sockets: list) -> str:
     return render_table(("FD", "NAME", "ADDRESS", "BACKLOG"), rows, right=(0, 3))
 
 
+def _render_processes(reply: dict) -> str:
+    rows = [
+        [
+            p.get("pid", ""),
+            p.get("wid", ""),
+            p.get("state", ""),
+            "yes" if p.get("ready") else "no",
+            p.get("generation", ""),
+        ]
+        for p in reply.get("processes", [])
+    ]
+    return render_table(("PID", "WID", "STATE", "READY", "GENERATION"), rows, right=(0, 1, 4))
+
+
 def _pid_order(pid: object) -> tuple[int, str]:
     text = str(pid)
     return (int(text), text) if text.isdigit() else (1 << 62, text)
@@ -188,3 +172,32 @@ def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _field(name: str) -> Callable[[dict], str]:
+    return lambda reply: _scalar(reply[name]) if name in reply else _render_ok(reply)
+
+
+def _names(reply: dict) -> str:
+    return "\n".join(_scalar(n) for n in reply.get("watchers", reply.get("pids", [])))
+
+
+def _options(reply: dict) -> str:
+    return render_key_values(reply.get("options", {}))
+
+
+RENDERERS: dict[str, Callable[[dict], str]] = {
+    "incr": _field("numprocesses"),
+    "decr": _field("numprocesses"),
+    "numprocesses": _field("numprocesses"),
+    "numwatchers": _field("numwatchers"),
+    "list": _names,
+    "listsockets": lambda reply: _render_sockets(reply.get("sockets", [])),
+    "processes": _render_processes,
+    "status": _render_status,
+    "stats": _render_stats,
+    "dstats": lambda reply: _render_process_info(reply.get("info", {})),
+    "options": _options,
+    "get": _options,
+    "globaloptions": _options,
+}

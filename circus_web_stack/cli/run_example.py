@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 from circus_web_stack.cli.client import CallError, CircusClient
+from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_SETUP
 from circus_web_stack.config.loader import load_config
 from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
@@ -34,9 +35,6 @@ EXAMPLES = ("django", "flask")
 REQUIRED_PACKAGE = {"django": "django", "flask": "flask"}
 HEALTH_PATH = "/healthz"
 READY_TIMEOUT_S = 60.0
-EXIT_SETUP = 1
-# circusd's exit code when a socket or endpoint cannot be bound (cli/circusd.py EXIT_BIND).
-EXIT_BIND = 71
 PR_SET_PDEATHSIG = 1
 
 

@@ -11,19 +11,15 @@ import time
 from types import ModuleType
 from typing import TextIO
 
-from circus_web_stack.cli.circusctl import (
-    EXIT_OK,
-    EXIT_USAGE,
-    HISTORY_FILE,
-    NAME_CACHE_S,
-    PROG,
-    Session,
-    _print_help,
-    _version,
-    run_command,
-)
+from circus_web_stack.cli.argv import PROG
 from circus_web_stack.cli.client import CallError
-from circus_web_stack.protocol.commands import COMMAND_TABLE, COMMANDS, Arity
+from circus_web_stack.cli.exit_codes import EXIT_OK, EXIT_USAGE
+from circus_web_stack.cli.grammar import GRAMMAR, Arity
+from circus_web_stack.cli.help import print_help
+from circus_web_stack.cli.session import Session, run_command
+
+HISTORY_FILE = "~/.circusctl_history"
+NAME_CACHE_S = 5.0  # how long tab completion reuses the watcher names it asked for
 
 
 class CircusShell(cmd.Cmd):
@@ -46,14 +42,14 @@ class CircusShell(cmd.Cmd):
             self.last_status = EXIT_USAGE
             return
         if words[0] in ("help", "?"):
-            self.last_status = _print_help(
+            self.last_status = print_help(
                 self.session.out, self.session.err, words[1] if len(words) > 1 else None
             )
             return
         self.last_status = run_command(self.session, words[0], words[1:])
 
     def do_help(self, arg: str) -> None:
-        self.last_status = _print_help(self.session.out, self.session.err, arg.strip() or None)
+        self.last_status = print_help(self.session.out, self.session.err, arg.strip() or None)
 
     def do_exit(self, arg: str) -> bool:
         """Leave the shell (circusd keeps running)."""
@@ -69,15 +65,16 @@ class CircusShell(cmd.Cmd):
         return False
 
     def completenames(self, text: str, *ignored: object) -> list[str]:
-        names = [c.name for c in COMMAND_TABLE] + ["help", "exit"]
+        names = [*GRAMMAR, "help", "exit"]
         return [n for n in names if n.startswith(text)]
 
     def completedefault(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
         words = line[:begidx].split()
-        spec = COMMANDS.get(words[0]) if words else None
-        if spec is None or len(words) != 1 or not spec.positionals:
+        grammar = GRAMMAR.get(words[0]) if words else None
+        if grammar is None or len(words) != 1 or not grammar.positionals:
             return []
-        if spec.positionals[0].prop != "name" or spec.positionals[0].arity not in (Arity.ONE, Arity.OPTIONAL):
+        first = grammar.positionals[0]
+        if first.prop != "name" or first.arity not in (Arity.ONE, Arity.OPTIONAL):
             return []
         return [n for n in self._watcher_names() if n.startswith(text)]
 
@@ -93,7 +90,7 @@ class CircusShell(cmd.Cmd):
         return self._names
 
 
-def run_shell(session: Session, stdin: TextIO) -> int:
+def run_shell(session: Session, stdin: TextIO, version: str) -> int:
     """The interactive shell; reads commands from `stdin` (a pipe works: one command per line).
     Returns the exit code of the last command run, so a piped script can check it."""
     interactive = stdin.isatty()
@@ -101,9 +98,7 @@ def run_shell(session: Session, stdin: TextIO) -> int:
     history = os.path.expanduser(HISTORY_FILE)
     readline = _load_readline(history) if interactive else None
     if interactive:
-        shell.intro = (
-            f"{PROG} {_version()} on {session.options.endpoint}; 'help' lists commands, Ctrl-D leaves."
-        )
+        shell.intro = f"{PROG} {version} on {session.options.endpoint}; 'help' lists commands, Ctrl-D leaves."
     try:
         while True:
             try:

@@ -1,4 +1,4 @@
-"""docs/options.md, generated from the option table: `python -m circus_web_stack.config.docs`.
+"""docs/options.md, generated from the option tables: `python -m circus_web_stack.config.docs`.
 
 Rule: the reference is never edited by hand, so it cannot drift from what the loader accepts; a unit
 test fails when the committed file differs from this output.
@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from circus_web_stack.config.families import FLAPPING_DOCS, FLAPPING_OPTIONS, STREAM_CLASSES
+from circus_web_stack.config.declaration import Option
+from circus_web_stack.config.families import STREAM_CLASSES
 from circus_web_stack.config.options import (
     DAEMON_OPTIONS,
     PLUGIN_OPTIONS,
     SOCKET_OPTIONS,
     WATCHER_FAMILIES,
+    WATCHER_GROUPS,
     WATCHER_OPTIONS,
-    Option,
+    group_of,
 )
-from circus_web_stack.config.specs import DEFAULT_IGNORED_HOOKS, HOOK_NAMES, FlappingSpec
+from circus_web_stack.config.specs import DEFAULT_IGNORED_HOOKS, HOOK_NAMES
 
 
 def _cell(text: str) -> str:
@@ -48,8 +50,12 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def _plain_row(o: Option) -> list[str]:
+    return [_code(o.name), o.kind.label, o.default_text(), _doc(o)]
+
+
 def _simple_section(title: str, intro: str, options: dict[str, Option]) -> list[str]:
-    rows = [[_code(o.name), o.kind.label, o.default_text(), _doc(o)] for o in options.values()]
+    rows = [_plain_row(o) for o in options.values()]
     return [f"## {title}", "", intro, "", *_table(["option", "type", "default", "description"], rows)]
 
 
@@ -64,10 +70,22 @@ def _watcher_section() -> list[str]:
             _yes(o.needs_reload),
         ]
         for o in WATCHER_OPTIONS.values()
+        if group_of(o.name) is None  # a group's options have their own table, below
     ]
     rows += [
         [_code(f.placeholder), f.label, "(none)", f.doc, _yes(f.settable), _yes(f.needs_reload)]
         for f in WATCHER_FAMILIES
+    ]
+    rows += [
+        [
+            _code(f"{g.prefix}<key>"),
+            ", ".join(g.members()),
+            "(none)",
+            g.doc,
+            _yes(any(o.settable for o in g.options.values())),
+            _yes(any(o.needs_reload for o in g.options.values())),
+        ]
+        for g in WATCHER_GROUPS
     ]
     header = ["option", "type", "default", "description", "settable at runtime", "needs reload"]
     return [
@@ -83,16 +101,8 @@ def _watcher_section() -> list[str]:
 
 
 def _families_section() -> list[str]:
-    default_flapping = FlappingSpec()
-    flapping_rows = [
-        [
-            _code(f"flapping.{key}"),
-            kind.label,
-            kind.to_text(getattr(default_flapping, key)),
-            FLAPPING_DOCS[key],
-        ]
-        for key, kind in FLAPPING_OPTIONS.items()
-    ]
+    (flapping,) = WATCHER_GROUPS
+    flapping_rows = [_plain_row(o) for o in flapping.options.values()]
     stream_rows = [
         [_code(name), ", ".join(f"`{k}` ({kind.label})" for k, kind in kwargs.items()) or "(none)"]
         for name, kwargs in STREAM_CLASSES.items()

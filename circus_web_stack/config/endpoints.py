@@ -60,6 +60,33 @@ class MulticastEndpoint(Kind):
         return text
 
 
+class HostPort(Kind):
+    """`HOST:PORT`, `[IPv6]:PORT` or a bare `PORT` (then on 127.0.0.1); empty means off (None)."""
+
+    label = "HOST:PORT or PORT (empty: off)"
+
+    def parse(self, raw: Any) -> str | None:
+        if raw is None:
+            return None
+        text = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+        if text is None:
+            raise self.refuse(raw, "an address")
+        if text == "":
+            return None
+        host, sep, port = text.rpartition(":")
+        if not sep:
+            host = "127.0.0.1"
+        if not port.isdigit() or int(port) > 65535 or (sep and not host):
+            raise self.refuse(raw, "an address")
+        return f"{host}:{port}"
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    """`HOST:PORT` as HostPort normalised it -> (host, port), IPv6 brackets removed."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 def tcp_host(endpoint: str) -> str | None:
     """The host part of a tcp:// endpoint (brackets removed), or None for any other transport."""
     match = _TCP.fullmatch(endpoint)

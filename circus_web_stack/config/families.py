@@ -1,7 +1,7 @@
-"""Composite watcher values: env, hooks, rlimits, output streams and per-watcher flapping settings.
+"""Composite watcher values: env, hooks, rlimits and output streams.
 
 In the ini each comes as a family of prefixed keys (`hooks.before_start`, `rlimit_nofile`,
-`stdout_stream.filename`, `flapping.attempts`); from the API or `set` as one dict. Both forms end up in
+`stdout_stream.filename`); from the API or `set` as one dict. Both forms end up in
 the same frozen values here. Pure: stdlib tables (resource, signal) only.
 """
 
@@ -18,18 +18,16 @@ from circus_web_stack.config.kinds import (
     Int,
     InvalidValue,
     Kind,
-    Seconds,
     Text,
-    did_you_mean,
 )
 from circus_web_stack.config.specs import (
     DEFAULT_IGNORED_HOOKS,
     HOOK_NAMES,
-    FlappingSpec,
     FrozenMap,
     HookSpec,
     StreamSpec,
 )
+from circus_web_stack.core.suggest import did_you_mean
 
 # ---- env -------------------------------------------------------------------------------------------
 
@@ -294,47 +292,3 @@ class Stream(Kind):
         if value is None:
             return {}
         return {"class": value.class_name, **dict(value.options)}
-
-
-# ---- flapping (read by the flapping plugin; PROTOCOL 5.8) -----------------------------------------
-
-FLAPPING_OPTIONS: dict[str, Kind] = {
-    "attempts": Int(1),
-    "window": Seconds(positive=True),
-    "retry_in": Seconds(0),
-    "max_retry": Int(-1, label="an integer >= -1 (-1: forever)"),
-}
-
-FLAPPING_DOCS: dict[str, str] = {
-    "attempts": "exits within the window that count as flapping",
-    "window": "the window in seconds in which attempts are counted",
-    "retry_in": "seconds to wait before starting a flapping watcher again",
-    "max_retry": "restarts after flapping before giving up (-1: forever)",
-}
-
-
-def check_flapping_key(key: str) -> str:
-    if key not in FLAPPING_OPTIONS:
-        raise InvalidValue(
-            f"unknown flapping option {key!r}{did_you_mean(key, FLAPPING_OPTIONS)}"
-            f" (expected one of {', '.join(FLAPPING_OPTIONS)})",
-            key=key,
-        )
-    return key
-
-
-def build_flapping(options: Mapping[str, Any], defaults: FlappingSpec) -> FlappingSpec:
-    """FlappingSpec from `flapping.*` keys (minus the prefix), each missing key taken from `defaults`."""
-    values: dict[str, Any] = {}
-    for key, raw in options.items():
-        check_flapping_key(key)
-        try:
-            values[key] = FLAPPING_OPTIONS[key].parse(raw)
-        except InvalidValue as exc:
-            raise InvalidValue(str(exc), key=key) from None
-    return FlappingSpec(
-        attempts=values.get("attempts", defaults.attempts),
-        window=values.get("window", defaults.window),
-        retry_in=values.get("retry_in", defaults.retry_in),
-        max_retry=values.get("max_retry", defaults.max_retry),
-    )

@@ -2,19 +2,15 @@
 
 Rule: a kind accepts the ini text form AND the native Python form the API sends (4, True, [..]), returns
 the parsed Python value, and refuses anything else with an InvalidValue whose message names the bad value
-and what would be valid. Pure, except that user and group names are looked up with pwd/grp.
+and what would be valid. Pure. Kinds that name things of the system (signals, users) are in os_kinds.py.
 """
 
 from __future__ import annotations
 
-import difflib
-import grp
 import math
-import pwd
 import re
 import shlex
-import signal
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -30,14 +26,8 @@ class InvalidValue(ValueError):
         self.key = key
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
-    by_lower = {candidate.lower(): candidate for candidate in candidates}
-    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
-    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
-
-
-def _show(raw: Any) -> str:
+def quoted(raw: Any) -> str:
+    """A refused value as messages show it: repr of the text."""
     return repr(raw) if isinstance(raw, str) else repr(str(raw))
 
 
@@ -64,7 +54,7 @@ class Kind:
         return str(value)
 
     def refuse(self, raw: Any, what: str) -> InvalidValue:
-        return InvalidValue(f"{_show(raw)} is not {what} (expected {self.label})")
+        return InvalidValue(f"{quoted(raw)} is not {what} (expected {self.label})")
 
 
 class Bool(Kind):
@@ -118,7 +108,7 @@ class Int(Kind):
         too_small = self.minimum is not None and value < self.minimum
         too_big = self.maximum is not None and value > self.maximum
         if too_small or too_big:
-            raise InvalidValue(f"{_show(raw)} is out of range (expected {self.label})")
+            raise InvalidValue(f"{quoted(raw)} is out of range (expected {self.label})")
 
 
 class Seconds(Kind):
@@ -144,7 +134,7 @@ class Seconds(Kind):
         if math.isnan(value) or math.isinf(value):
             raise self.refuse(raw, "a finite number of seconds")
         if value < self.minimum or (self.positive and value <= 0):
-            raise InvalidValue(f"{_show(raw)} is out of range (expected {self.label})")
+            raise InvalidValue(f"{quoted(raw)} is out of range (expected {self.label})")
         return value
 
 
@@ -212,57 +202,11 @@ class Octal(Kind):
         else:
             raise self.refuse(raw, "an octal number")
         if not 0 <= value <= 0o777:
-            raise InvalidValue(f"{_show(raw)} is out of range (expected {self.label})")
+            raise InvalidValue(f"{quoted(raw)} is out of range (expected {self.label})")
         return value
 
     def to_text(self, value: Any) -> str:
         return "" if value is None else f"{value:03o}"
-
-
-_RT_SIGNAL = re.compile(r"(?:SIG)?RT(MIN|MAX)(?:([+-])(\d+))?")
-
-
-class Signal(Kind):
-    """A signal: a name (TERM, SIGTERM, sigterm), a number, or SIGRTMIN+n / SIGRTMAX-n."""
-
-    label = "a signal name or number (TERM, SIGUSR1, 15, SIGRTMIN+1)"
-
-    def parse(self, raw: Any) -> int:
-        if isinstance(raw, bool):
-            raise self.refuse(raw, "a signal")
-        if isinstance(raw, int):
-            number = raw
-        elif isinstance(raw, str):
-            number = self._from_text(raw)
-        else:
-            raise self.refuse(raw, "a signal")
-        if not 0 < number < signal.NSIG:
-            raise InvalidValue(f"{_show(raw)} is not a signal number (expected 1 to {signal.NSIG - 1})")
-        return number
-
-    def _from_text(self, raw: str) -> int:
-        text = raw.strip().upper()
-        if text.isdigit():
-            return int(text)
-        rt = _RT_SIGNAL.fullmatch(text)
-        if rt:
-            base = signal.SIGRTMIN if rt.group(1) == "MIN" else signal.SIGRTMAX
-            offset = int(rt.group(3) or 0) * (-1 if rt.group(2) == "-" else 1)
-            number = base + offset
-            if not signal.SIGRTMIN <= number <= signal.SIGRTMAX:
-                raise InvalidValue(f"{raw!r} is outside the real-time signals SIGRTMIN..SIGRTMAX")
-            return number
-        name = text if text.startswith("SIG") else "SIG" + text
-        try:
-            return int(signal.Signals[name])
-        except KeyError:
-            raise self.refuse(raw, "a known signal") from None
-
-    def to_text(self, value: Any) -> str:
-        try:
-            return signal.Signals(value).name
-        except ValueError:
-            return str(value)
 
 
 class Words(Kind):
@@ -306,98 +250,3 @@ class Args(Kind):
 
     def to_text(self, value: Any) -> str:
         return shlex.join(value)
-
-
-class _Account(Kind):
-    """A name or a numeric id, resolved to the id at load (users and groups alike)."""
-
-    what = ""
-
-    def lookup(self, name: str) -> int:
-        raise NotImplementedError
-
-    def parse(self, raw: Any) -> int | None:
-        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-            return None
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-            return raw
-        if isinstance(raw, str):
-            text = raw.strip()
-            if text.isdigit():
-                return int(text)
-            try:
-                return self.lookup(text)
-            except KeyError:
-                raise InvalidValue(
-                    f"{raw!r} is not a {self.what} on this system (expected {self.label})"
-                ) from None
-        raise self.refuse(raw, f"a {self.what}")
-
-
-class User(_Account):
-    """A user name or numeric uid, resolved to the uid at load."""
-
-    label = "a user name or numeric uid (empty: not set)"
-    what = "user"
-
-    def lookup(self, name: str) -> int:
-        return pwd.getpwnam(name).pw_uid
-
-
-class Group(_Account):
-    """A group name or numeric gid, resolved to the gid at load."""
-
-    label = "a group name or numeric gid (empty: not set)"
-    what = "group"
-
-    def lookup(self, name: str) -> int:
-        return grp.getgrnam(name).gr_gid
-
-
-class UserName(Kind):
-    """A user that must exist, kept as written (the runtime chowns to it)."""
-
-    label = "an existing user name or uid (empty: not set)"
-
-    def parse(self, raw: Any) -> str | None:
-        uid = User().parse(raw)
-        return None if uid is None else str(raw).strip()
-
-
-class Interface(Kind):
-    """A network interface name for SO_BINDTODEVICE (at most 15 bytes, as the kernel's IFNAMSIZ)."""
-
-    label = "a network interface name such as eth0 (empty: any)"
-
-    def parse(self, raw: Any) -> str | None:
-        if raw is None:
-            return None
-        if not isinstance(raw, str):
-            raise self.refuse(raw, "an interface name")
-        text = raw.strip()
-        if text == "":
-            return None
-        if len(text.encode()) > 15 or not re.fullmatch(r"[^\s/:]+", text):
-            raise self.refuse(raw, "a valid interface name")
-        return text
-
-
-class Proto(Kind):
-    """A socket protocol: a number, or a name from /etc/protocols that the runtime resolves at bind."""
-
-    label = "a protocol name (tcp, udp) or number (empty: the family's default)"
-
-    def parse(self, raw: Any) -> int | str | None:
-        if raw is None:
-            return None
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-            return raw
-        if isinstance(raw, str):
-            text = raw.strip().lower()
-            if text == "":
-                return None
-            if text.isdigit():
-                return int(text)
-            if re.fullmatch(r"[a-z][a-z0-9._+-]*", text):
-                return text
-        raise self.refuse(raw, "a protocol")

@@ -1,8 +1,8 @@
 """Circus ini files -> Config: includes, [env] sections, $(circus.env.X) substitution, validation.
 
 The only impure part of the config layer: it reads the main file and globs and reads its includes.
-Everything a section means is decided by the builders in sections.py, shared with the API
-(`parse_watcher`, `parse_socket`, `parse_daemon`) and the `set` command (`set_watcher_option`).
+Everything a section means is decided by the builders in sections.py and watcher_section.py, shared with
+the API (`parse_watcher`, `parse_socket`, `parse_daemon`) and the `set` command (`set_watcher_option`).
 Warnings (duplicate keys, includes that match nothing, deprecated options) are returned on
 Config.warnings, for the caller to log, rather than logged here.
 """
@@ -12,28 +12,26 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
-from circus_web_stack.config.families import FLAPPING_OPTIONS, build_flapping
 from circus_web_stack.config.ini import IniSection, merge_sections, parse_ini
-from circus_web_stack.config.kinds import InvalidValue, Words, did_you_mean
-from circus_web_stack.config.model import Config, PluginConfig, WatcherConfig
+from circus_web_stack.config.kinds import InvalidValue
+from circus_web_stack.config.model import Config, FlappingSpec, PluginConfig, SocketConfig, WatcherConfig
+from circus_web_stack.config.options import DAEMON_OPTIONS, WATCHER_OPTIONS
 from circus_web_stack.config.sections import (
     Where,
     build_daemon,
     build_plugin,
     build_socket,
-    build_watcher,
     parse_daemon,
     parse_socket,
-    parse_watcher,
-    set_watcher_option,
 )
-from circus_web_stack.config.specs import FlappingSpec
 from circus_web_stack.config.substitution import expand_env_vars, substitute
+from circus_web_stack.config.watcher_section import build_watcher, parse_watcher, set_watcher_option
 from circus_web_stack.core.errors import ConfigError
+from circus_web_stack.core.suggest import did_you_mean
 
 __all__ = ["load_config", "parse_daemon", "parse_socket", "parse_watcher", "set_watcher_option"]
 
@@ -64,7 +62,7 @@ def _include_files(main: IniSection | None, main_path: str, warnings: list[str])
         entry = main.entries.get(key)
         if entry is None:
             continue
-        for word in Words().parse(entry.value):
+        for word in DAEMON_OPTIONS[key].kind.parse(entry.value):
             pattern = os.path.join(base, word, suffix) if suffix else os.path.join(base, word)
             matches = sorted(glob.glob(pattern))
             if not matches:
@@ -224,11 +222,15 @@ def _flapping_defaults(plugins: list[tuple[str, IniSection]], warnings: list[str
             use is not None and use.value.strip().endswith("flapping.Flapping")
         ):
             where = _where(section, warnings)
-            keys = {key: entry.value for key, entry in section.entries.items() if key in FLAPPING_OPTIONS}
-            try:
-                return build_flapping(keys, FlappingSpec())
-            except InvalidValue as exc:
-                raise where.error(str(exc), exc.key) from None
+            values: dict[str, Any] = {}
+            for key, entry in section.entries.items():
+                option = WATCHER_OPTIONS.get(f"flapping.{key}")
+                if option is not None:
+                    try:
+                        values[key] = option.kind.parse(entry.value)
+                    except InvalidValue as exc:
+                        raise where.error(str(exc), key) from None
+            return replace(FlappingSpec(), **values)
     return FlappingSpec()
 
 
@@ -253,7 +255,7 @@ def load_config(path: str, *, environ: Mapping[str, str] | None = None) -> Confi
         else parse_daemon({}, source=path)
     )
 
-    sockets = []
+    sockets: list[SocketConfig] = []
     for name, section in found.sockets:
         socket = build_socket(name, _substituted(section, shared_variables), _where(section, warnings))
         if any(existing.name == socket.name for existing in sockets):

@@ -1,4 +1,4 @@
-"""The small frozen values the option table parses into: hooks, streams, flapping, immutable maps.
+"""The small frozen values the option kinds parse into: hooks, streams, immutable maps.
 
 Pure and leaf-level (nothing else in config is imported here), so both the value kinds and the model can
 use them. Every value is immutable and hashable, so whole configurations compare and hash by value.
@@ -74,6 +74,12 @@ def freeze(items: Mapping[K, V] | None) -> FrozenMap[K, V]:
     return items if isinstance(items, FrozenMap) else FrozenMap(items)
 
 
+def freeze_fields(obj: object, *names: str) -> None:
+    """In a frozen dataclass's __post_init__: make the named mapping fields FrozenMaps."""
+    for name in names:
+        object.__setattr__(obj, name, freeze(getattr(obj, name)))
+
+
 @dataclass(frozen=True)
 class HookSpec:
     """`hooks.<name> = dotted.callable[, ignore_failure]`: resolved by import in the runtime, not here."""
@@ -93,14 +99,3 @@ class StreamSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", freeze(self.options))
-
-
-@dataclass(frozen=True)
-class FlappingSpec:
-    """Flapping detection for one watcher: `attempts` exits within `window` seconds mean flapping; retry
-    after `retry_in` seconds, at most `max_retry` times (-1: forever)."""
-
-    attempts: int = 2
-    window: float = 1.0
-    retry_in: float = 7.0
-    max_retry: int = 5

@@ -28,3 +28,18 @@ def describe_exit(exit_code: int, *, killed_by_us: bool = False) -> str:
         # An unrequested SIGKILL is most often the kernel's OOM killer; say so, as gunicorn does.
         text += " (out of memory?)"
     return text
+
+
+# A watcher that failed for good as circusd's own exit code (exit_on_failure). A failure whose
+# processes exited 0 (a program that keeps ending "successfully") must still read as a failure.
+EXIT_WATCHER_FAILED = 1
+
+
+def daemon_exit_code(process_exit_code: int | None) -> int:
+    """Circus's exit_code of the failed process (-signum if killed) -> the code circusd exits with: the
+    same code, 128+N for signal N (as a shell reports it), EXIT_WATCHER_FAILED for 0 or unknown."""
+    if process_exit_code is None or process_exit_code == 0:
+        return EXIT_WATCHER_FAILED
+    if process_exit_code < 0:
+        return 128 - process_exit_code
+    return process_exit_code & 0xFF or EXIT_WATCHER_FAILED

@@ -127,6 +127,7 @@ def mark_ready(m: WatcherModel, rec: ProcessRecord, now: float, fx: Effects) -> 
     if rec.state != ProcessState.STARTING:
         return
     set_state(m, rec, ProcessState.RUNNING)
+    rec.ready_at_s = now
     cancel_process_timers(m, rec.pid, fx, (TimerKind.READY_TIMEOUT, TimerKind.ALIVE))
     restore_priority(m, rec, fx)
     fx.append(Log(DEBUG, f"{m.label(rec.wid)} pid={rec.pid} ready after {now - rec.started_s:.2f}s"))

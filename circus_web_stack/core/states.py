@@ -58,6 +58,15 @@ class DaemonState(StrEnum):
     STOPPED = "stopped"
 
 
+class DaemonMilestone(StrEnum):
+    """What the daemon tells whoever supervises it (systemd's sd_notify), once per occurrence."""
+
+    WATCHERS_STARTED = "watchers_started"  # the autostart watchers were started (ready or not)
+    RELOADING = "reloading"  # a reloadconfig began
+    RELOADED = "reloaded"  # it ended, applied or refused
+    STOPPING = "stopping"  # the daemon began to stop
+
+
 PROCESS_TRANSITIONS: dict[ProcessState, frozenset[ProcessState]] = {
     ProcessState.STARTING: frozenset({ProcessState.RUNNING, ProcessState.STOPPING, ProcessState.EXITED}),
     ProcessState.RUNNING: frozenset({ProcessState.STOPPING, ProcessState.EXITED}),

@@ -34,6 +34,7 @@ class ProcessRecord:
     killed_by_us: bool = False  # circusd sent the SIGKILL
     lowered: bool = False  # runs at startup_nice until ready
     due: bool = False  # past its max_age deadline
+    ready_at_s: float | None = None  # when it reported ready (kept while it stops)
 
     def view(self) -> ProcessView:
         return ProcessView(self.pid, self.wid, self.state, self.started_s, self.expires_s, self.retiring)

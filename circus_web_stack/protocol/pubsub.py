@@ -217,3 +217,32 @@ NOTICE_PAYLOADS: dict[type, Callable[..., dict]] = {
 def notice_payload(notice: n.Notice, time: float) -> dict:
     """The JSON payload of `notice`, published at epoch `time`; its topic's event is `notice.event`."""
     return NOTICE_PAYLOADS[type(notice)](notice, time)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Output lines (ours): what processes write to stdout/stderr, for the console's live tail. Not under
+# `watcher.`, so Circus's subscribers (circusctl listen, plugins, which subscribe to `watcher.`) never
+# see them; `circusctl listen output.` follows them.
+
+OUTPUT_TOPIC_PREFIX = "output."
+OUTPUT_STREAMS = ("stdout", "stderr")
+
+
+def output_topic(watcher_name: str, stream: str) -> str:
+    """`output.<res_name>.<stdout|stderr>`."""
+    return f"{OUTPUT_TOPIC_PREFIX}{res_name(watcher_name)}.{stream}"
+
+
+def output_payload(pid: int, time: float, lines: Sequence[str], *, dropped: int = 0) -> dict:
+    """Whole lines one process wrote (newline removed, cut at the publisher's line limit). `dropped`
+    counts the lines of this watcher left out since its last message, by the publisher's rate limit."""
+    return {"pid": pid, "time": time, "lines": list(lines), "dropped": dropped}
+
+
+def parse_output_topic(topic: str | bytes) -> tuple[str, str]:
+    """(res_name, stream) of `output.<res_name>.<stream>`; ValueError for any other topic."""
+    text = topic.decode("utf-8", "replace") if isinstance(topic, bytes) else topic
+    name, dot, stream = text.removeprefix(OUTPUT_TOPIC_PREFIX).rpartition(".")
+    if not text.startswith(OUTPUT_TOPIC_PREFIX) or not dot or not name or stream not in OUTPUT_STREAMS:
+        raise ValueError(f"not an output topic (expected output.<name>.<stdout|stderr>): {text!r}")
+    return name, stream

@@ -25,16 +25,16 @@ from circus_web_stack.config.model import Config, diff
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.core.notices import Added, Removed
 from circus_web_stack.core.scale import start_order
-from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonState, check_transition
+from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonMilestone, DaemonState, check_transition
 from circus_web_stack.protocol.pubsub import notice_payload
 from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
+from circus_web_stack.runtime.socket_activation import open_sockets
 from circus_web_stack.runtime.sockets import (
     BoundSocket,
     SocketSet,
     adjust_in_place,
-    bind_all,
     bind_socket,
     same_address,
 )
@@ -43,6 +43,11 @@ from circus_web_stack.runtime.watcher import Watcher
 log = logging.getLogger("circus_web_stack.arbiter")
 
 EventListener = Callable[[str, str, dict[str, Any]], None]
+MilestoneListener = Callable[[DaemonMilestone], None]
+
+# Signals a container runtime or an operator may send that have nothing to do: without a handler,
+# SIGUSR2 would kill a circusd that is not PID 1; SIGWINCH comes with every resize of a docker tty.
+IGNORED_SIGNALS = (signal.SIGUSR2, signal.SIGWINCH)
 
 
 class Extension(Protocol):
@@ -60,6 +65,11 @@ class Arbiter:
         self.state = DaemonState.STARTING
         self.started_at = time.time()
         self.event_listeners: list[EventListener] = [self._rearm_on_demand]
+        self.milestone_listeners: list[MilestoneListener] = []
+        self.exit_code = 0  # what circusd exits with; request_exit sets it
+        # (watcher name, stream) -> what the pump writes to: the output tap's wrapper, set by the
+        # runtime.output_tap extension while it runs (the console's live tail); None: the stream itself.
+        self.tap_output: Callable[[str, Any], Any] | None = None
         self._on_demand: dict[str, list[gevent.Greenlet]] = {}  # watcher -> its socket waiters
         # add, rm and reloadconfig change the set of watchers one at a time (other commands go on)
         self._changing_watchers = gevent.lock.RLock()
@@ -102,11 +112,16 @@ class Arbiter:
         return self.state in (DaemonState.STOPPING, DaemonState.STOPPED)
 
     def get_watcher(self, name: str) -> Watcher:
+        """The watcher called `name` (case-insensitive); else Circus's "program NAME not found",
+        with the nearest watcher name suggested."""
         watcher = self.watchers.get(name) or next(
             (w for w in self.watchers.values() if w.name.lower() == name.lower()), None
         )
         if watcher is None:
-            raise ClientError(f"program {name} not found", Errno.MESSAGE_ERROR)
+            from circus_web_stack.core.suggest import did_you_mean
+
+            hint = did_you_mean(name, [w.name for w in self.watchers.values()])
+            raise ClientError(f"program {name} not found{hint}", Errno.MESSAGE_ERROR)
         return watcher
 
     def iter_watchers(self) -> list[Watcher]:
@@ -149,9 +164,10 @@ class Arbiter:
         self.state = new
 
     def open(self) -> None:
-        """Bind every socket (all or nothing) and start the notify socket and the extensions, without
-        starting any watcher. Raises SocketBindError with every failing address."""
-        for bound in bind_all(self.config.sockets):
+        """Bind every socket (all or nothing; those systemd passed are adopted) and start the notify
+        socket and the extensions, without starting any watcher. Raises SocketBindError with every
+        failing address."""
+        for bound in open_sockets(self.config.sockets):
             self.sockets.add(bound)
         self._notify = NotifyServer(self._on_notify)
         self._notify.start()
@@ -159,7 +175,8 @@ class Arbiter:
             watcher.notify_socket = self._notify.address
         for ext in self.extensions:
             ext.start(self)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1):
+        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1)
+        for signum in (*handled, *IGNORED_SIGNALS):
             gevent.signal_handler(signum, self._signals.put_nowait, signum)
         gevent.spawn(self._handle_signals)
 
@@ -173,7 +190,11 @@ class Arbiter:
         self.open()
         self._set_state(DaemonState.RUNNING)
         log.info("circusd running with %d watcher(s) and %d socket(s)", len(self.watchers), len(self.sockets))
-        self._startup = gevent.spawn(self.start_watchers)
+        self._startup = gevent.spawn(self._start_autostart_watchers)
+
+    def _start_autostart_watchers(self) -> None:
+        self.start_watchers()
+        self._announce(DaemonMilestone.WATCHERS_STARTED)
 
     def wait_stopped(self, timeout: float | None = None) -> bool:
         return self._stopped.wait(timeout)
@@ -282,6 +303,7 @@ class Arbiter:
         self._stopping = gevent.getcurrent()
         if self.state == DaemonState.STARTING or self.state == DaemonState.RUNNING:
             self._set_state(DaemonState.STOPPING)
+            self._announce(DaemonMilestone.STOPPING)
         log.info("stopping every watcher (%s)", "fast" if fast else "graceful")
         if self._startup is not None:
             self._startup.kill()
@@ -328,6 +350,8 @@ class Arbiter:
         elif signum == signal.SIGUSR1:
             log.info("got SIGUSR1: reopening log files")
             self.reopen_logs()
+        else:
+            log.debug("got %s: nothing to do", name)
 
     def _reload_config_logged(self) -> None:
         try:
@@ -342,6 +366,23 @@ class Arbiter:
             reopen = getattr(handler, "reopenIfNeeded", None)
             if reopen is not None:
                 reopen()
+
+    # ----------------------------------------------------------------- supervisors (systemd, containers)
+
+    def _announce(self, milestone: DaemonMilestone) -> None:
+        """Tell the milestone listeners (sd_notify); a failing one must not stop the daemon's work."""
+        for listener in list(self.milestone_listeners):
+            try:
+                listener(milestone)
+            except Exception:
+                log.exception("announcing %s failed", milestone)
+
+    def request_exit(self, code: int) -> None:
+        """Stop gracefully, then have circusd exit with `code` (exit_on_failure); the first code wins."""
+        if self.stopping:
+            return
+        self.exit_code = code
+        gevent.spawn(self.stop)
 
     # ----------------------------------------------------------------- runtime changes
 
@@ -393,7 +434,11 @@ class Arbiter:
         rolled onto it, and the old one is closed only after that. Unchanged watchers keep their
         processes."""
         with self._changing_watchers:
-            return self._reload_config(path)
+            self._announce(DaemonMilestone.RELOADING)
+            try:
+                return self._reload_config(path)
+            finally:
+                self._announce(DaemonMilestone.RELOADED)
 
     def _reload_config(self, path: str | None) -> dict[str, list[str]]:
         source = path or self.config.path

@@ -16,8 +16,13 @@ from circus_web_stack.protocol.endpoints import default_endpoints, default_runti
 from circus_web_stack.runtime.arbiter import Arbiter
 from circus_web_stack.runtime.control_server import ControlServer
 from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint, owner_uid
+from circus_web_stack.runtime.exit_on_failure import ExitOnFailure
+from circus_web_stack.runtime.health import HealthServer
 from circus_web_stack.runtime.multicast import MulticastResponder
+from circus_web_stack.runtime.orphans import OrphanReaper, needs_orphan_reaper
+from circus_web_stack.runtime.output_tap import OutputTapper
 from circus_web_stack.runtime.publisher import EventPublisher
+from circus_web_stack.runtime.systemd import SystemdNotifier
 from circus_web_stack.runtime.zap import ZapHandler, load_client_keys
 
 log = logging.getLogger("circus_web_stack.daemon")
@@ -53,16 +58,43 @@ def load_curve_keys(config: Config) -> CurveKeys | None:
 
 
 STATS_WATCHER = "circusd-stats"
+HTTPD_WATCHER = "circushttpd"
+# circushttpd reads the password hashes from its environment, not its command line (ps shows that).
+HTTPD_PASSWORD_HASH_ENV = "CIRCUSHTTPD_PASSWORD_HASH"
+HTTPD_READONLY_PASSWORD_HASH_ENV = "CIRCUSHTTPD_READONLY_PASSWORD_HASH"
+
+
+def _helper_watcher(
+    name: str, module: str, args: list[str], source: str, env: dict[str, str] | None = None
+) -> WatcherConfig:
+    """A helper (circusd-stats, circushttpd) as a singleton watcher, as Circus runs them."""
+    options: dict[str, Any] = {
+        "cmd": shlex.quote(sys.executable),
+        "args": ["-m", module, *args],
+        "singleton": True,
+        "copy_env": True,
+    }
+    if env:
+        options["env"] = env
+    return parse_watcher(name, options, source=source)
+
+
+def _curve_args(config: Config) -> list[str]:
+    daemon = config.daemon
+    if not daemon.curve_secret_key_file:
+        return []
+    args = ["--curve-key-file", daemon.curve_secret_key_file]
+    if daemon.curve_client_keys_dir:
+        args += ["--curve-client-keys-dir", daemon.curve_client_keys_dir]
+    return args
 
 
 def stats_watcher_config(config: Config, endpoints: dict[str, str]) -> WatcherConfig:
-    """circusd-stats as a singleton watcher (as Circus runs it), every endpoint on its command line.
-    It does not inherit the listening sockets: it reads them through sock_diag, and a copy of a
-    socket's fd there would keep a socket removed by reloadconfig listening."""
+    """circusd-stats, every endpoint on its command line. It does not inherit the listening sockets:
+    it reads them through sock_diag, and a copy of a socket's fd there would keep a socket removed by
+    reloadconfig listening."""
     daemon = config.daemon
     args = [
-        "-m",
-        "circus_web_stack.cli.circusd_stats",
         "--endpoint",
         endpoints["control"],
         "--pubsub",
@@ -73,13 +105,71 @@ def stats_watcher_config(config: Config, endpoints: dict[str, str]) -> WatcherCo
         repr(daemon.stats_interval),
         "--log-level",
         daemon.loglevel,
+        *_curve_args(config),
+    ]
+    return _helper_watcher(STATS_WATCHER, "circus_web_stack.cli.circusd_stats", args, "[circus] statsd")
+
+
+def httpd_watcher_config(config: Config, endpoints: dict[str, str]) -> WatcherConfig:
+    """circushttpd, the web console: a process of its own, never on the daemon's hub."""
+    daemon = config.daemon
+    args = [
+        "--endpoint",
+        endpoints["control"],
+        "--host",
+        daemon.httpd_host,
+        "--port",
+        str(daemon.httpd_port),
+        "--log-level",
+        daemon.loglevel,
     ]
     if daemon.curve_secret_key_file:
         args += ["--curve-key-file", daemon.curve_secret_key_file]
-        if daemon.curve_client_keys_dir:
-            args += ["--curve-client-keys-dir", daemon.curve_client_keys_dir]
-    options = {"cmd": shlex.quote(sys.executable), "args": args, "singleton": True, "copy_env": True}
-    return parse_watcher(STATS_WATCHER, options, source="[circus] statsd")
+    env = {
+        key: value
+        for key, value in (
+            (HTTPD_PASSWORD_HASH_ENV, daemon.httpd_password_hash),
+            (HTTPD_READONLY_PASSWORD_HASH_ENV, daemon.httpd_readonly_password_hash),
+        )
+        if value
+    }
+    return _helper_watcher(HTTPD_WATCHER, "circus_web_stack.cli.circushttpd", args, "[circus] httpd", env)
+
+
+def _add_helper(arbiter: Arbiter, config: Config, helper: WatcherConfig, option: str) -> None:
+    if any(w.name.lower() == helper.name for w in config.watchers):
+        raise ConfigError(
+            f"[watcher:{helper.name}] clashes with the watcher {option} = true adds; rename it",
+            section="circus",
+            option=option,
+        )
+    arbiter.add_watcher(helper)
+
+
+def supervision_extensions(config: Config) -> list[Any]:
+    """What lets systemd, a container runtime or Kubernetes supervise circusd (issue 16)."""
+    daemon = config.daemon
+    extensions: list[Any] = []
+    if needs_orphan_reaper(daemon.subreaper):
+        extensions.append(OrphanReaper(subreaper=daemon.subreaper))
+    notifier = SystemdNotifier.from_environment()
+    if notifier is not None:
+        extensions.append(notifier)
+    if daemon.exit_on_failure:
+        names = [w.name for w in config.watchers] + ([STATS_WATCHER] if daemon.statsd else [])
+        exit_on = ExitOnFailure(daemon.exit_on_failure)
+        unknown = [p for p in daemon.exit_on_failure if not any(exit_on.matches(n) for n in names)]
+        if unknown:
+            raise ConfigError(
+                f"{', '.join(unknown)} names no watcher (watchers: {', '.join(names) or 'none'}; * for any)",
+                path=config.path,
+                section="circus",
+                option="exit_on_failure",
+            )
+        extensions.append(exit_on)
+    if daemon.health_endpoint:
+        extensions.append(HealthServer(daemon.health_endpoint, timeout_s=daemon.health_timeout))
+    return extensions
 
 
 def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
@@ -98,20 +188,19 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
                 "CurveZMQ without curve_client_keys_dir: any client that knows the daemon's "
                 "public key may connect"
             )
+    publisher = EventPublisher(endpoints["pubsub"], curve=curve)
     extensions += [
-        EventPublisher(endpoints["pubsub"], curve=curve),
+        publisher,
+        OutputTapper(publisher),
         ControlServer(endpoints["control"], curve=curve, owner_uid=owner_uid(config)),
     ]
     if config.daemon.multicast_endpoint:
         extensions.append(MulticastResponder(config.daemon.multicast_endpoint, endpoints["control"]))
+    extensions += supervision_extensions(config)
     arbiter = Arbiter(config, extensions=extensions, **kwargs)
     arbiter.endpoints = endpoints
     if config.daemon.statsd:
-        if any(w.name.lower() == STATS_WATCHER for w in config.watchers):
-            raise ConfigError(
-                f"[watcher:{STATS_WATCHER}] clashes with the watcher statsd = true adds; rename it",
-                section="circus",
-                option="statsd",
-            )
-        arbiter.add_watcher(stats_watcher_config(config, endpoints))
+        _add_helper(arbiter, config, stats_watcher_config(config, endpoints), "statsd")
+    if config.daemon.httpd:
+        _add_helper(arbiter, config, httpd_watcher_config(config, endpoints), "httpd")
     return arbiter

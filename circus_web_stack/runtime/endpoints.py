@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from circus_web_stack.config.kinds import User
+from circus_web_stack.config.os_kinds import User
 from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import endpoint_problem, ipc_path
 from circus_web_stack.runtime.sockets import accepts_connections

@@ -15,7 +15,8 @@ from typing import Any
 from circus_web_stack.config.loader import parse_watcher, set_watcher_option
 from circus_web_stack.config.options import family_of, is_settable
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
-from circus_web_stack.protocol.commands import match_names
+from circus_web_stack.core.suggest import did_you_mean
+from circus_web_stack.protocol.properties import match_names
 from circus_web_stack.protocol.stats import process_info
 from circus_web_stack.runtime.endpoints import owner_uid
 from circus_web_stack.runtime.watcher import Watcher
@@ -31,20 +32,23 @@ CHECKS: dict[str, Handler] = {}
 REPLY_FIRST = frozenset({"quit"})
 
 
-def handles(name: str) -> Callable[[Handler], Handler]:
+def _registrar(table: dict[str, Handler], name: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        HANDLERS[name] = fn
+        if name in table:  # a second function for one command would silently replace the first
+            raise ValueError(f"{name} already has {table[name].__name__}; {fn.__name__} is a second one")
+        table[name] = fn
         return fn
 
     return register
+
+
+def handles(name: str) -> Callable[[Handler], Handler]:
+    """Register the one handler of command `name` (a row of protocol/commands.py; a test ties them)."""
+    return _registrar(HANDLERS, name)
 
 
 def checks(name: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        CHECKS[name] = fn
-        return fn
-
-    return register
+    return _registrar(CHECKS, name)
 
 
 def precheck(arbiter: Any, command: str, props: Props) -> None:
@@ -59,8 +63,8 @@ def precheck(arbiter: Any, command: str, props: Props) -> None:
 def _matched(arbiter: Any, props: Props) -> list[Watcher]:
     """The watchers `name` selects with `match` (glob by default, case-insensitive)."""
     names = match_names(props["name"], [w.name for w in arbiter.iter_watchers()], props.get("match", "glob"))
-    if not names:
-        raise ClientError(f"program {props['name']} not found", Errno.MESSAGE_ERROR)
+    if not names:  # the name as it is (`a[1]` is no glob of itself), or "not found" with the nearest name
+        return [arbiter.get_watcher(props["name"])]
     return [arbiter.get_watcher(n) for n in names]
 
 
@@ -198,6 +202,25 @@ def list_(arbiter: Any, props: Props) -> dict:
     return {"pids": arbiter.get_watcher(props["name"]).pids()}
 
 
+@handles("processes")
+def processes(arbiter: Any, props: Props) -> dict:
+    watcher = arbiter.get_watcher(props["name"])
+    procs = sorted(watcher.processes.values(), key=lambda p: (p.wid, p.pid))
+    return {
+        "processes": [
+            {
+                "pid": p.pid,
+                "wid": p.wid,
+                "state": p.state.value,
+                "ready": p.ready,
+                "started": p.started,
+                "generation": p.generation,
+            }
+            for p in procs
+        ]
+    }
+
+
 @handles("listsockets")
 def listsockets(arbiter: Any, props: Props) -> dict:
     return {"sockets": [s.info() for s in arbiter.sockets]}
@@ -272,7 +295,8 @@ def get(arbiter: Any, props: Props) -> dict:
     found = {key: _option_value(values, key) for key in props["keys"]}
     missing = [key for key, value in found.items() if value is _UNKNOWN]
     if missing:
-        raise ClientError(f"unknown option(s) {', '.join(map(repr, missing))}", Errno.MESSAGE_ERROR)
+        named = ", ".join(f"{key!r}{did_you_mean(key, values)}" for key in missing)
+        raise ClientError(f"unknown option(s) {named}", Errno.MESSAGE_ERROR)
     return {"options": found}
 
 

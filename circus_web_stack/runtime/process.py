@@ -251,6 +251,12 @@ class Process:
         return ProcessState.STARTING if self._supervised else ProcessState.RUNNING
 
     @property
+    def ready(self) -> bool:
+        """It reported ready (READY=1, or alive past warmup), whatever it does since."""
+        record = self._record()
+        return record is not None and record.ready_at_s is not None
+
+    @property
     def stop_reason(self) -> str | None:
         record = self._record()
         return record.stop_reason if record is not None else None

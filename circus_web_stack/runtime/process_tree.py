@@ -49,3 +49,8 @@ def descendant_processes(pid: int, *, recursive: bool = True) -> list[psutil.Pro
         with contextlib.suppress(psutil.Error):  # gone meanwhile
             found.append(psutil.Process(child))
     return found
+
+
+def children_of(pid: int) -> list[int]:
+    """`pid`'s children at this moment, zombies included: a fresh pass, never the shared one."""
+    return _read_table().get(pid, [])

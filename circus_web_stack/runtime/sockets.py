@@ -15,6 +15,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from circus_web_stack.config.model import SocketConfig
 from circus_web_stack.core.errors import SocketBindError
 
 log = logging.getLogger("circus_web_stack.sockets")
@@ -47,6 +48,7 @@ class BoundSocket:
     host: str | None = None
     port: int | None = None
     path: str | None = None
+    adopted: bool = False  # passed by systemd: its unix socket file is systemd's, never unlinked here
 
     @property
     def fd(self) -> int:
@@ -72,14 +74,22 @@ class BoundSocket:
 
     def close(self) -> None:
         self.sock.close()
-        if self.path is not None:
+        if self.path is not None and not self.adopted:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
 
 
+def socket_family(cfg: SocketConfig) -> int:
+    return socket.AF_UNIX if cfg.path else _enum(cfg.family, _FAMILIES, "AF_")
+
+
+def socket_type(cfg: SocketConfig) -> int:
+    return _enum(cfg.type, _TYPES, "SOCK_")
+
+
 def bind_socket(cfg) -> BoundSocket:  # cfg: config.model.SocketConfig
-    family = socket.AF_UNIX if cfg.path else _enum(cfg.family, _FAMILIES, "AF_")
-    sock_type = _enum(cfg.type, _TYPES, "SOCK_")
+    family = socket_family(cfg)
+    sock_type = socket_type(cfg)
     proto = cfg.proto
     if isinstance(proto, str):
         proto = socket.getprotobyname(proto)

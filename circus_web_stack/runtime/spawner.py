@@ -1,12 +1,22 @@
-"""The fork/exec boundary and the one child reaper.
+"""The fork/exec boundary, the one child reaper, and the orphan reaper of PID 1 (and of a subreaper).
 
 THE REAPER: every child gets a pidfd (pidfd_open, Linux >= 5.3) the moment it is spawned; `wait_exit`
 blocks its greenlet on that fd with a gevent io watcher and, once the kernel marks it readable, calls
-waitpid on that one pid. That is the ONLY waitpid in the daemon. No SIGCHLD handler is installed, and
-gevent's child watchers are never used: we never monkey-patch os or subprocess, and we spawn with the
-stdlib's subprocess.Popen (vfork + exec in C), never gevent.subprocess or gevent.os.fork. Compared with a
-`waitpid(-1)` loop on SIGCHLD, a pidfd never reaps a child someone else owns and needs no signal
-handler; compared with Circus's 5 s polling tick, an exit is seen within a millisecond.
+waitpid on that one pid. No SIGCHLD handler reaps, and gevent's child watchers are never used: we never
+monkey-patch os or subprocess, and we spawn with the stdlib's subprocess.Popen (vfork + exec in C), never
+gevent.subprocess or gevent.os.fork. Compared with a `waitpid(-1)` loop on SIGCHLD, a pidfd never reaps a
+child someone else owns and needs no signal handler; compared with Circus's 5 s polling tick, an exit is
+seen within a millisecond.
+
+THE ORPHAN REAPER (`reap_orphans`, run by runtime/orphans.py only when circusd is PID 1 or a child
+subreaper): processes our workers leave behind are re-parented to us and would stay zombies, since no
+pidfd watches them. It lists our children (/proc/self/task/*/children) and reaps, with
+waitid(P_PID, pid, WNOHANG), only those NOT in `_tracked`, the pids `spawn` returned and `wait_exit` has
+not reaped yet. It never waits on -1 or on a tracked pid, so it cannot take a watcher's exit status.
+That holds because `spawn` registers the pid before it returns and both run on the hub's thread: the
+reaper cannot run between the fork and the registration. What it can take is the status of a child
+that other code forks and waits for later: a hook's `subprocess.Popen` left running, or one started
+in a thread of the hook's. Python's Popen then reads that status as 0. The daemon itself starts none.
 
 The child side ends in exec (Popen); the only Python that runs between fork and exec is the rlimit
 preexec function, used only when the watcher sets rlimit_* options.
@@ -14,7 +24,9 @@ preexec function, used only when the watcher sets rlimit_* options.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import glob
 import os
 import pwd
 import resource
@@ -24,11 +36,17 @@ from dataclasses import dataclass, field
 
 import gevent
 
+from circus_web_stack.runtime.process_tree import children_of
+
 _RLIMITS = {
     name[len("RLIMIT_") :].lower(): getattr(resource, name)
     for name in dir(resource)
     if name.startswith("RLIMIT_")
 }
+
+
+# pid -> Child for every child spawned and not reaped yet: the pids the orphan reaper must not touch.
+_tracked: dict[int, Child] = {}
 
 
 @dataclass(frozen=True)
@@ -132,7 +150,9 @@ def spawn(spec: SpawnSpec) -> Child:
     stdout_fd = popen.stdout.detach() if popen.stdout else None  # the pump owns the raw fd from here
     stderr_fd = popen.stderr.detach() if popen.stderr else None
     popen.stdout = popen.stderr = None
-    return Child(popen.pid, popen, pidfd, stdout_fd, stderr_fd)
+    child = Child(popen.pid, popen, pidfd, stdout_fd, stderr_fd)
+    _tracked[child.pid] = child
+    return child
 
 
 def wait_exit(child: Child) -> int:
@@ -153,6 +173,38 @@ def wait_exit(child: Child) -> int:
         code = -1
     finally:
         os.close(child.pidfd)
+        _tracked.pop(child.pid, None)
     # Tell Popen the child is gone, or its finalizer would waitpid() a pid that may be reused by then.
     child.popen.returncode = code
     return code
+
+
+def child_pids() -> list[int]:
+    """This process's children, zombies included, from /proc/self/task/*/children (one file per thread,
+    CONFIG_PROC_CHILDREN); without it, from a pass over every /proc/PID/stat."""
+    listings = glob.glob("/proc/self/task/*/children")
+    if not listings:
+        return children_of(os.getpid())
+    pids: list[int] = []
+    for listing in listings:
+        with contextlib.suppress(OSError), open(listing) as f:
+            pids += [int(word) for word in f.read().split()]
+    return pids
+
+
+def reap_orphans() -> list[tuple[int, int]]:
+    """Reap every exited child that `spawn` did not start (orphans re-parented to us); never a tracked
+    one. Returns (pid, exit_code) of each reaped, exit_code as `wait_exit` reports it."""
+    reaped = []
+    for pid in child_pids():
+        if pid in _tracked:
+            continue
+        try:
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG)
+        except ChildProcessError:  # gone meanwhile (reaped elsewhere, or never ours)
+            continue
+        if info is None:  # alive: an orphan still running, reaped when it exits
+            continue
+        code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+        reaped.append((pid, code))
+    return reaped

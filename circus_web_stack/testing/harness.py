@@ -2,7 +2,9 @@
 
 It writes the ini into a temp dir, starts `python -m circus_web_stack.cli.circusd`, reads its log, and
 on close stops it and then kills, by pid, anything it spawned that is still alive (and says so), so a
-test never leaves a process behind.
+test never leaves a process behind. A `launcher` runs circusd under another program: in PID_NAMESPACE
+circusd is PID 1 of a new PID namespace, so the kernel ends every process of it when circusd ends,
+and the pids in the log are the namespace's own: none of them is signalled from here.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -25,13 +29,48 @@ from circus_web_stack.testing.waiting import wait_until
 SPAWNED = re.compile(r"spawned (?P<label>\S+) pid=(?P<pid>\d+)")
 
 
+@dataclass(frozen=True)
+class Launcher:
+    """A program circusd runs under: its argv prefix; whether it forks circusd (else it execs it);
+    whether circusd gets a PID namespace of its own."""
+
+    argv: tuple[str, ...]
+    forks: bool = False
+    pid_namespace: bool = False
+
+
+# util-linux: circusd becomes PID 1 of a new PID namespace with its own /proc; --kill-child ends it
+# (and so the whole namespace) if unshare itself is killed.
+PID_NAMESPACE = Launcher(
+    ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child"), forks=True, pid_namespace=True
+)
+
+
+def pid_namespace_refusal() -> str | None:
+    """Why PID_NAMESPACE cannot run here (unshare missing, namespaces refused), or None when it can."""
+    if shutil.which(PID_NAMESPACE.argv[0]) is None:
+        return "unshare (util-linux) is not installed"
+    done = subprocess.run([*PID_NAMESPACE.argv, "true"], capture_output=True, text=True, timeout=30)
+    return None if done.returncode == 0 else f"unshare refused a PID namespace: {done.stderr.strip()[-300:]}"
+
+
 class Daemon:
-    def __init__(self, workdir: Path, ini: str, *, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        ini: str,
+        *,
+        extra_args: tuple[str, ...] = (),
+        launcher: Launcher | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.ini_path = self.workdir / "circus.ini"
         self.ini_path.write_text(textwrap.dedent(ini))
         self.log_path = self.workdir / "circusd.log"
         self.extra_args = extra_args
+        self.launcher = launcher
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
         self._exit_code: int | None = None
         self._started_at = 0.0
@@ -41,8 +80,10 @@ class Daemon:
     def start(self) -> Daemon:
         self._started_at = time.time()
         env = dict(os.environ, PYTHONUNBUFFERED="1", CIRCUS_RUNTIME_DIR=str(self.workdir / "run"))
+        env.update(self.env)
         self.proc = subprocess.Popen(
             [
+                *(self.launcher.argv if self.launcher else ()),
                 sys.executable,
                 "-m",
                 "circus_web_stack.cli.circusd",
@@ -63,12 +104,19 @@ class Daemon:
 
     @property
     def pid(self) -> int:
+        """circusd's pid as this test sees it (under a launcher: the launcher's one child)."""
         assert self.proc is not None
-        return self.proc.pid
+        if self.launcher is None or not self.launcher.forks:
+            return self.proc.pid
+        kids = wait_until(lambda: psutil.Process(self.proc.pid).children(), 10, "the launcher's child")
+        return kids[0].pid
 
     def signal(self, signum: int) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signum)
+        if self.launcher is not None and self.launcher.forks:
+            os.kill(self.pid, signum)
+        else:
+            self.proc.send_signal(signum)
 
     def wait_exit(self, timeout: float = 30.0) -> int:
         assert self.proc is not None
@@ -81,13 +129,16 @@ class Daemon:
         if self.proc is None:
             return []
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(psutil.Error, ProcessLookupError, AssertionError):
+                self.signal(signal.SIGTERM)
             try:
                 self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-        leftovers = []
+        leftovers: list[int] = []
+        if self.launcher is not None and self.launcher.pid_namespace:
+            return leftovers  # the namespace ended with its PID 1
         for pid in self.spawned_pids():
             with contextlib.suppress(psutil.Error):
                 p = psutil.Process(pid)

@@ -102,3 +102,13 @@ def django_stack(tmp_path_factory, nginx_binary, django_state):
     stack = start_django_stack(tmp_path_factory.mktemp("django-tcp"), nginx_binary, django_state, unix=False)
     yield stack
     stop_stack(stack)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    from tests.e2e.console import install_chromium
+
+    path, why = install_chromium()
+    if path is None:
+        pytest.skip(f"Chromium and chromedriver are needed for this test: {why}")
+    return path

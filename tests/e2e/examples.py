@@ -28,8 +28,16 @@ FLASK_DIR = REPO / "examples" / "flask"
 
 
 def adapt_ini(
-    ini_path: Path, *, working_dir: Path, logs_dir: Path, env: dict[str, str], unix_socket: Path | None = None
+    ini_path: Path,
+    *,
+    working_dir: Path,
+    logs_dir: Path,
+    env: dict[str, str],
+    unix_socket: Path | None = None,
+    overrides: dict[str, dict[str, str]] | None = None,
 ) -> str:
+    """The example's ini for a temp dir; `overrides` sets more keys ({section: {key: value}}), each of
+    which the shipped file must already have."""
     parser = configparser.RawConfigParser()
     parser.optionxform = str  # keep the case of [env] names
     parser.read(ini_path)
@@ -50,6 +58,10 @@ def adapt_ini(
     env_sections = [name for name in parser.sections() if name == "env" or name.startswith("env:")]
     assert env_sections, f"{ini_path} has no [env] section"
     parser[env_sections[0]].update(env)
+    for section, values in (overrides or {}).items():
+        for key, value in values.items():
+            assert key in parser[section], f"{ini_path} has no {key} in [{section}] to override"
+            parser[section][key] = value
     out = io.StringIO()
     parser.write(out)
     return out.getvalue()

@@ -16,11 +16,13 @@ import signal
 import socket
 import subprocess
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from circus_web_stack.testing.os_packages import ensure_installed
 from circus_web_stack.testing.waiting import wait_until
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
@@ -41,18 +43,7 @@ def find_nginx() -> str | None:
 
 def install_nginx() -> tuple[str | None, str]:
     """nginx's path, installing it with apt-get when it is missing; (None, why) when that fails."""
-    found = find_nginx()
-    if found:
-        return found, ""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None, "nginx is not installed and apt-get cannot install it here (needs root and apt-get)"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "nginx"]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            return None, f"`{' '.join(command)}` failed: {done.stderr.strip()[-500:]}"
-    found = find_nginx()
-    return found, "" if found else "apt-get installed nginx but no nginx binary was found"
+    return ensure_installed(["nginx"], find_nginx)
 
 
 def free_port() -> int:
@@ -136,12 +127,19 @@ class Nginx:
         return ""
 
     def start(self, site_conf: str, *, static_root: Path, **upstream: str) -> Nginx:
-        """Start on a free port, retrying with another port if someone took it meanwhile."""
+        """The example's site file, rendered for this test (render_site)."""
+        return self.start_site(
+            lambda port: render_site(site_conf, port=port, static_root=static_root, **upstream)
+        )
+
+    def start_site(self, site_for_port: Callable[[int], str]) -> Nginx:
+        """Start with the site file `site_for_port(port)` on a free port, retrying with another port if
+        someone took it meanwhile."""
         self.prefix.mkdir(parents=True, exist_ok=True)
         for _ in range(PORT_ATTEMPTS):
             self.port = free_port()
             site_path = self.prefix / "site.conf"
-            site_path.write_text(render_site(site_conf, port=self.port, static_root=static_root, **upstream))
+            site_path.write_text(site_for_port(self.port))
             conf = self.prefix / "nginx.conf"
             conf.write_text(main_conf(self.prefix, site_path))
             (self.prefix / "error.log").write_text("")

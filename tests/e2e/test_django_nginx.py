@@ -48,7 +48,13 @@ def test_post_with_csrf_creates_a_note_the_worker_counts(django_stack):
         15,
         f"note {note_id} counted; worker log:\n{django_stack.app.worker_log('worker', 'stdout')[-2000:]}",
     )
-    assert f"counted note #{note_id}: 4 words" in django_stack.app.worker_log("worker", "stdout")
+    # The worker prints after its commit, and the line reaches the log file through the daemon's
+    # pump and stream thread: it may land a moment after the page shows the count.
+    wait_until(
+        lambda: f"counted note #{note_id}: 4 words" in django_stack.app.worker_log("worker", "stdout"),
+        10,
+        f"the worker's line for note {note_id}",
+    )
 
 
 def test_post_without_or_with_a_wrong_token_is_refused(django_stack):
@@ -124,12 +130,12 @@ def test_a_broken_deploy_is_rolled_back_and_the_site_keeps_serving(tmp_path, ngi
     )
     stack = start_django_stack(tmp_path, nginx_binary, django_state, unix=False, example_dir=release)
     try:
-        before = stack.app.circusctl("list", "web").split()
+        before = stack.app.circusctl("list", "web").strip().split(",")
         with (release / "notes" / "views.py").open("a") as views:
             views.write("\nraise RuntimeError('deployed a broken release')\n")
         with pytest.raises(AssertionError, match=r"rolled back.*deployed a broken release"):
-            stack.app.circusctl("reload", "web", "--waiting")
-        assert stack.app.circusctl("list", "web").split() == before
+            stack.app.circusctl("--table", "reload", "web", "--waiting")
+        assert stack.app.circusctl("list", "web").strip().split(",") == before
         assert stack.browser().get("/").status == 200
         assert "deployed a broken release" in stack.app.daemon.log()
     finally:
@@ -141,7 +147,7 @@ def test_rolling_reloads_under_load_through_nginx_fail_no_request(django_stack):
     """20 clients (10 keep-alive) GET the notes page and POST the form through nginx while
     `circusctl reload web --waiting` runs twice, and slow requests are in flight on the old workers."""
     app = django_stack.app
-    before = set(map(int, app.circusctl("list", "web").split()))
+    before = set(map(int, app.circusctl("list", "web").strip().split(",")))
     load = LoadRun(
         django_stack.browser,
         clients=20,
@@ -165,9 +171,9 @@ def test_rolling_reloads_under_load_through_nginx_fail_no_request(django_stack):
             thread.start()
         time.sleep(0.3)  # pacing: let the slow requests reach workers before the reload starts
         reload_started = time.monotonic()
-        first = app.circusctl("reload", "web", "--waiting")
-        middle = set(map(int, app.circusctl("list", "web").split()))
-        second = app.circusctl("reload", "web", "--waiting")
+        first = app.circusctl("--table", "reload", "web", "--waiting")
+        middle = set(map(int, app.circusctl("list", "web").strip().split(",")))
+        second = app.circusctl("--table", "reload", "web", "--waiting")
         reload_s = time.monotonic() - reload_started
         ok_after_reloads = load.successes()
         # Enough requests served after the reloads, however fast they went (not a timing assumption).
@@ -177,7 +183,7 @@ def test_rolling_reloads_under_load_through_nginx_fail_no_request(django_stack):
             thread.join(15)
     finally:
         report = load.stop()
-    after = set(map(int, app.circusctl("list", "web").split()))
+    after = set(map(int, app.circusctl("list", "web").strip().split(",")))
     log = app.daemon.log()
     details = f"{report.summary()}\nreloads took {reload_s:.1f}s\n{first}\n{second}\n"
     details += f"circusd log tail:\n{log[-4000:]}"

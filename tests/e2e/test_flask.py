@@ -65,7 +65,7 @@ def test_slow_view(flask_app):
 @pytest.mark.slow
 def test_rolling_reloads_under_load_fail_no_request(flask_app):
     """20 clients (10 keep-alive) straight on circusd's socket while `reload web --waiting` runs twice."""
-    before = set(map(int, flask_app.circusctl("list", "web").split()))
+    before = set(map(int, flask_app.circusctl("list", "web").strip().split(",")))
     load = LoadRun(
         # Without nginx, clients meet the workers' keep-alive closes themselves: like browsers, they
         # resend a request once when a reused connection was closed before any answer came back.
@@ -79,15 +79,15 @@ def test_rolling_reloads_under_load_fail_no_request(flask_app):
     ).start()
     try:
         wait_until(lambda: load.successes() >= 50, 30, "load flowing before the reload")
-        first = flask_app.circusctl("reload", "web", "--waiting")
-        second = flask_app.circusctl("reload", "web", "--waiting")
+        first = flask_app.circusctl("--table", "reload", "web", "--waiting")
+        second = flask_app.circusctl("--table", "reload", "web", "--waiting")
         ok_after_reloads = load.successes()
         # Enough requests served after the reloads, however fast they went (not a timing assumption).
         wanted = max(ok_after_reloads + 50, 201)
         wait_until(lambda: load.successes() >= wanted, 30, "load served after the reloads")
     finally:
         report = load.stop()
-    after = set(map(int, flask_app.circusctl("list", "web").split()))
+    after = set(map(int, flask_app.circusctl("list", "web").strip().split(",")))
     details = f"{report.summary()}\n{first}\n{second}\ncircusd log tail:\n{flask_app.daemon.log()[-4000:]}"
     print(details)
     assert report.failed == 0, details

@@ -99,6 +99,11 @@ class Subscriptions:
         topic = f"{STATS_TOPIC_PREFIX}{group}"
         return any(topic.startswith(p) or p.startswith(topic + ".") for p in self._counts)
 
+    def asked_for(self, prefix: str) -> bool:
+        """Whether a subscriber asked for `prefix` or a topic under it; a broader one ('') does not
+        count (the event socket's `output.` lines go out only to those who asked for them)."""
+        return any(p.startswith(prefix) for p in self._counts)
+
     def wants_circus(self) -> bool:
         return self.wants(CIRCUS_TOPIC)
 

@@ -102,7 +102,7 @@ class Executor:
             if lowered is not None:
                 self._lowered[proc.pid] = lowered
         gevent.spawn(self._watch_exit, proc)
-        w.streams.connect(cfg, proc.pid, child.stdout_fd, child.stderr_fd, proc.stderr_tail)
+        w.streams.connect(cfg, proc.pid, child.stdout_fd, child.stderr_fd, proc.stderr_tail, w.tapped)
         self.submit(ProcessSpawned(effect.wid, proc.pid, random.random()))
         if not w.run_hook("after_spawn", pid=proc.pid):
             self.submit(HookFailed("after_spawn", pid=proc.pid))

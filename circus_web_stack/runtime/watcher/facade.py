@@ -346,6 +346,11 @@ class Watcher:
         except Exception:  # an event sink must never break supervision
             log.exception("%s: publishing %s failed", self.name, notice.event.value)
 
+    def tapped(self, stream: Stream) -> Any:
+        """`stream` behind the arbiter's output tap (runtime/output_tap.py), when it has one."""
+        tap = self.arbiter.tap_output if self.arbiter is not None else None
+        return tap(self.name, stream) if tap is not None else stream
+
     def run_hook(self, hook: str, **kwargs: Any) -> bool:
         return self._hooks.run(hook, self, self.arbiter, self.publish, **kwargs)
 

@@ -8,7 +8,7 @@ until every pump writing to it has ended, that is until its processes have exite
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import gevent
@@ -64,15 +64,22 @@ class WatcherStreams:
         return "stdout" in self.current
 
     def connect(
-        self, config: WatcherConfig, pid: int, stdout_fd: int | None, stderr_fd: int | None, tail: bytearray
+        self,
+        config: WatcherConfig,
+        pid: int,
+        stdout_fd: int | None,
+        stderr_fd: int | None,
+        tail: bytearray,
+        tap: Callable[[Stream], Any],
     ) -> None:
-        """Pump a new process's pipes into the current streams (stderr through its tail)."""
+        """Pump a new process's pipes into the current streams, through `tap` (the console's live tail,
+        runtime/output_tap.py) and, for stderr, through its tail."""
         if stdout_fd is not None:
             stream = self._stream(config, "stdout")
-            self._add_pump(streams.pump_pipe(stdout_fd, stream, pid, "stdout"), stream)
+            self._add_pump(streams.pump_pipe(stdout_fd, tap(stream), pid, "stdout"), stream)
         if stderr_fd is not None:
             stream = self._stream(config, "stderr")
-            sink: Any = TailTap(stream, tail)
+            sink: Any = TailTap(tap(stream), tail)
             self._add_pump(streams.pump_pipe(stderr_fd, sink, pid, "stderr"), stream)
 
     def _stream(self, config: WatcherConfig, name: str) -> Stream:

@@ -1,5 +1,5 @@
-"""Fixtures: a short private directory for ipc sockets, a canned-reply responder, and a runner for
-circusctl as a real subprocess."""
+"""Fixtures: a short private directory for ipc sockets, a canned-reply responder, a real daemon with
+two watchers and two sockets, and a runner for circusctl as a real subprocess."""
 
 from __future__ import annotations
 
@@ -80,6 +80,32 @@ def responder(short_dir: Path) -> Iterator[Responder]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def circus_daemon(circusd, short_dir: Path):
+    """A real circusd: `web` (2 processes, an env, both sockets) and `api.v2` (1), a TCP and a unix
+    socket; names of two lengths, so that aligned output would show."""
+    daemon = circusd(f"""
+        [socket:web]
+        host = 127.0.0.1
+        port = 0
+        [socket:local]
+        path = {short_dir}/local.sock
+        [watcher:web]
+        cmd = sleep 1000
+        numprocesses = 2
+        graceful_timeout = 5
+        use_sockets = true
+        [env:web]
+        B = 2
+        A = one
+        [watcher:api.v2]
+        cmd = sleep 1001
+    """)
+    daemon.wait_children(3)
+    daemon.wait_log("control endpoint on ")
+    return daemon
 
 
 @pytest.fixture

@@ -15,15 +15,17 @@ import time
 import pytest
 import zmq
 
-from circus_web_stack.cli.circusctl import EXIT_ERROR_REPLY, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from circus_web_stack.cli.exit_codes import EXIT_ERROR_REPLY, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from circus_web_stack.protocol import pubsub
 
 
 def test_status_of_all_watchers(responder, run_ctl):
     result = run_ctl("status", endpoint=responder.endpoint)
     assert result.returncode == EXIT_OK, result.stderr
-    assert result.stdout == "api.v2: stopped\nweb:    active\n"
-    [request] = responder.received("status")
+    assert result.stdout == "api.v2: stopped\nweb: active\n"  # Circus's text: `awk -F': '` reads it
+    table = run_ctl("status", "--table", endpoint=responder.endpoint)
+    assert table.stdout == "api.v2: stopped\nweb:    active\n"
+    [request, _] = responder.received("status")
     assert request.properties == {} and isinstance(request.id, str) and len(request.id) == 32
 
 
@@ -101,7 +103,10 @@ def test_argv_maps_to_the_request(responder, run_ctl, argv, command, properties)
 def test_replies_are_rendered(responder, run_ctl):
     assert run_ctl("incr", "web", endpoint=responder.endpoint).stdout == "3\n"
     assert run_ctl("get", "web", "numprocesses", endpoint=responder.endpoint).stdout == "numprocesses: 2\n"
-    assert run_ctl("list", endpoint=responder.endpoint).stdout == "api.v2\nweb\n"
+    assert run_ctl("list", endpoint=responder.endpoint).stdout == "api.v2,web\n"
+    assert run_ctl("list", "web", endpoint=responder.endpoint).stdout == "4121,4122\n"
+    assert run_ctl("--table", "list", endpoint=responder.endpoint).stdout == "api.v2\nweb\n"
+    assert run_ctl("list", "web", "--table", endpoint=responder.endpoint).stdout == "4121\n4122\n"
     assert run_ctl("stop", "web", endpoint=responder.endpoint).stdout == "ok\n"
 
 
@@ -186,7 +191,7 @@ def test_help(run_ctl):
 def test_interactive_shell_through_a_pipe(responder, run_ctl, short_dir):
     result = run_ctl(stdin="list\nstatus web\n\nincr\nget web numprocesses\n", endpoint=responder.endpoint)
     assert result.returncode == EXIT_OK, result.stderr
-    assert result.stdout == "api.v2\nweb\nactive\nnumprocesses: 2\n"
+    assert result.stdout == "api.v2,web\nactive\nnumprocesses: 2\n"
     assert "incr: missing argument(s)" in result.stderr  # a bad line does not end the shell
     assert [r.command for r in responder.requests] == ["list", "status", "get"]
     assert not (short_dir / ".circusctl_history").exists()  # history only for a terminal
@@ -306,6 +311,6 @@ def test_shell_on_a_terminal_completes_names_and_keeps_history(responder, ctl_en
             proc.kill()
             proc.wait()
         os.close(master)
-    assert b"status web\r\nactive\r\n" in seen and b"api.v2\r\nweb\r\n" in seen
+    assert b"status web\r\nactive\r\n" in seen and b"api.v2,web\r\n" in seen
     assert seen.count(b"Ctrl-D leaves") == 1
     assert (short_dir / ".circusctl_history").read_text().splitlines()[-2:] == ["status web", "list"]

@@ -1,4 +1,4 @@
-"""Rendering replies as text: Circus's one-liners where scripts parse them, aligned tables elsewhere."""
+"""Rendering replies as our tables for people (`circusctl --table`), and as JSON."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import json
 
 import pytest
 
+from circus_web_stack.cli.common import format_age
 from circus_web_stack.cli.render import (
-    format_age,
+    RENDERERS,
     render_error,
     render_json,
     render_key_values,
     render_reply,
     render_table,
 )
-from circus_web_stack.protocol.commands import COMMAND_TABLE
+from circus_web_stack.protocol.commands import COMMAND_TABLE, COMMANDS
 
 OK = {"status": "ok", "time": 1.0, "id": "1"}
 
@@ -148,6 +149,7 @@ def test_listsockets_table():
 
 
 def test_every_command_renders_a_bare_ok_reply():
+    assert set(RENDERERS) <= set(COMMANDS)
     for spec in COMMAND_TABLE:
         assert isinstance(render_reply(spec.name, dict(OK)), str)
 
@@ -172,7 +174,7 @@ def test_error_and_json():
     [(0.5, "0.5s"), (59.94, "59.9s"), (65, "1m05s"), (7260, "2h01m"), (90000, "1d01h"), ("N/A", "N/A")],
 )
 def test_format_age(seconds, text):
-    assert format_age(seconds) == text
+    assert format_age(seconds, tenths=True) == text
 
 
 def test_table_and_key_value_helpers():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from circus_web_stack.cli.circusctl import wire_options
-from circus_web_stack.protocol.commands import UsageError
+from circus_web_stack.cli.argv import wire_options
+from circus_web_stack.cli.grammar import UsageError
 
 
 def test_numbers_and_booleans_are_sent_typed():

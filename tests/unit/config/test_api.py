@@ -8,8 +8,9 @@ import signal
 import pytest
 
 from circus_web_stack.config.loader import parse_watcher, set_watcher_option
+from circus_web_stack.config.model import FlappingSpec
 from circus_web_stack.config.options import is_settable, needs_reload
-from circus_web_stack.config.specs import FlappingSpec, HookSpec, StreamSpec
+from circus_web_stack.config.specs import HookSpec, StreamSpec
 from circus_web_stack.core.errors import ConfigError
 
 

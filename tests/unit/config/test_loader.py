@@ -7,7 +7,8 @@ import textwrap
 import pytest
 
 from circus_web_stack.config.loader import load_config
-from circus_web_stack.config.specs import FlappingSpec, HookSpec, StreamSpec
+from circus_web_stack.config.model import FlappingSpec
+from circus_web_stack.config.specs import HookSpec, StreamSpec
 from circus_web_stack.core.errors import ConfigError
 
 PROTOCOL_EXAMPLE = """\

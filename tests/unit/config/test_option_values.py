@@ -4,6 +4,7 @@ ones with a message naming the bad value and what is valid. Adding an option wit
 from __future__ import annotations
 
 import signal
+from operator import attrgetter
 from typing import Any
 
 import pytest
@@ -96,6 +97,11 @@ WATCHER_VALID: dict[str, list[tuple[Any, Any]]] = {
     "ready_timeout": [("0.5", 0.5), (60, 60.0)],
     "scale_down": [("Newest", "newest"), ("oldest", "oldest")],
     "readiness": [("auto", "auto"), ("NOTIFY", "notify"), ("alive", "alive")],
+    "flapping.attempts": [("3", 3), (1, 1)],
+    "flapping.window": [("2.5", 2.5), (10, 10.0)],
+    "flapping.retry_in": [("0", 0.0), ("0.3", 0.3)],
+    "flapping.max_retry": [("-1", -1), ("0", 0), (7, 7)],
+    "min_ready": [("0", 0), (3, 3)],
 }
 
 WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -174,6 +180,11 @@ WATCHER_INVALID: dict[str, list[tuple[Any, str]]] = {
     "ready_timeout": [("0", "'0' is out of range (expected seconds > 0)")],
     "scale_down": [("random", "'random' is not a valid choice (expected one of oldest, newest)")],
     "readiness": [("ready", "'ready' is not a valid choice (expected one of auto, notify, alive)")],
+    "flapping.attempts": [("0", "'0' is out of range (expected an integer >= 1)")],
+    "flapping.window": [("0", "'0' is out of range (expected seconds > 0)"), ("soon", "is not a number")],
+    "flapping.retry_in": [("-1", "'-1' is out of range (expected seconds >= 0)")],
+    "flapping.max_retry": [("-2", "'-2' is out of range (expected an integer >= -1 (-1: forever))")],
+    "min_ready": [("-1", "'-1' is out of range (expected an integer >= 0)")],
 }
 
 # options that other options must accompany to be valid
@@ -200,7 +211,7 @@ def _cases(cases):
 def test_watcher_option_accepts(name, raw, expected):
     options = {"cmd": "prog", **WATCHER_CONTEXT.get(name, {}), name: raw}
     cfg = parse_watcher("w", options)
-    assert getattr(cfg, name) == expected
+    assert attrgetter(name)(cfg) == expected  # an option's name is its attribute path
 
 
 @pytest.mark.parametrize(("name", "raw", "message"), _cases(WATCHER_INVALID))
@@ -234,6 +245,8 @@ DAEMON_VALID: dict[str, list[tuple[Any, Any]]] = {
     "httpd": BOOL_VALID,
     "httpd_host": [("0.0.0.0", "0.0.0.0")],
     "httpd_port": [("8081", 8081), ("0", 0)],
+    "httpd_password_hash": TEXT_OPTIONAL_VALID,
+    "httpd_readonly_password_hash": TEXT_OPTIONAL_VALID,
     "debug": BOOL_VALID,
     "debug_gc": BOOL_VALID,
     "pidfile": TEXT_OPTIONAL_VALID,
@@ -248,6 +261,16 @@ DAEMON_VALID: dict[str, list[tuple[Any, Any]]] = {
     "curve_secret_key_file": TEXT_OPTIONAL_VALID,
     "curve_public_key_file": TEXT_OPTIONAL_VALID,
     "curve_client_keys_dir": TEXT_OPTIONAL_VALID,
+    "subreaper": BOOL_VALID,
+    "exit_on_failure": [("web worker", ("web", "worker")), (["*"], ("*",)), ("", ())],
+    "health_endpoint": [
+        ("9001", "127.0.0.1:9001"),
+        (9001, "127.0.0.1:9001"),
+        ("0.0.0.0:9001", "0.0.0.0:9001"),
+        ("[::1]:0", "[::1]:0"),
+        ("", None),
+    ],
+    "health_timeout": [("0.5", 0.5), (3, 3.0)],
 }
 
 DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -273,6 +296,8 @@ DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
     "httpd": BOOL_INVALID,
     "httpd_host": [("", "an empty value is not allowed")],
     "httpd_port": [("65536", "'65536' is out of range (expected an integer from 0 to 65535)")],
+    "httpd_password_hash": TEXT_INVALID,
+    "httpd_readonly_password_hash": TEXT_INVALID,
     "debug": BOOL_INVALID,
     "debug_gc": BOOL_INVALID,
     "pidfile": TEXT_INVALID,
@@ -286,6 +311,14 @@ DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
     "curve_secret_key_file": TEXT_INVALID,
     "curve_public_key_file": TEXT_INVALID,
     "curve_client_keys_dir": TEXT_INVALID,
+    "subreaper": BOOL_INVALID,
+    "exit_on_failure": [(7, "is not a list of words")],
+    "health_endpoint": [
+        ("localhost:http", "'localhost:http' is not an address (expected HOST:PORT or PORT (empty: off))"),
+        (":9001", "is not an address"),
+        ("127.0.0.1:70000", "is not an address"),
+    ],
+    "health_timeout": [("0", "'0' is out of range (expected seconds > 0)")],
 }
 
 

@@ -1,4 +1,4 @@
-"""The command table: completeness, validation messages, match semantics, circusctl argument binding."""
+"""The wire table of commands: completeness, validation messages, match semantics."""
 
 from __future__ import annotations
 
@@ -7,17 +7,8 @@ import signal
 import pytest
 
 from circus_web_stack.core.errors import ClientError, Errno
-from circus_web_stack.protocol.commands import (
-    COMMAND_TABLE,
-    COMMANDS,
-    Arity,
-    PropType,
-    UsageError,
-    bind_positionals,
-    get_command,
-    match_names,
-    validate,
-)
+from circus_web_stack.protocol.commands import COMMAND_TABLE, COMMANDS, get_command, validate
+from circus_web_stack.protocol.properties import match_names
 
 CIRCUS_COMMANDS = {
     "add", "rm", "start", "stop", "restart", "reload", "reloadconfig", "incr", "decr", "numprocesses",
@@ -29,22 +20,16 @@ CIRCUS_COMMANDS = {
 def test_table_has_every_circus_command_once():
     names = [c.name for c in COMMAND_TABLE]
     assert len(names) == len(set(names))
-    assert set(names) == CIRCUS_COMMANDS
+    assert {c.name for c in COMMAND_TABLE if c.in_circus} == CIRCUS_COMMANDS
+    assert {c.name for c in COMMAND_TABLE if not c.in_circus} == {"processes"}
 
 
 @pytest.mark.parametrize("spec", COMMAND_TABLE, ids=lambda s: s.name)
 def test_rows_are_consistent(spec):
     props = spec.props_by_name
     assert spec.summary and spec.doc
-    for pos in spec.positionals:
-        assert pos.prop in props, f"{spec.name}: positional {pos.prop} has no property"
-    for flag in spec.flags:
-        assert flag.prop in props, f"{spec.name}: flag --{flag.option} sets unknown {flag.prop}"
     assert ("waiting" in props) == spec.takes_waiting
     assert ("match" in props) == spec.takes_match
-    if spec.render_field:
-        assert spec.render_field in spec.reply
-    assert spec.usage.startswith(f"circusctl {spec.name}")
 
 
 def test_waiting_and_match_are_where_circus_has_them():
@@ -223,75 +208,3 @@ def test_match_names_refuses_bad_regex_and_mode():
         match_names("(", NAMES, "regex")
     with pytest.raises(ClientError, match="match must be one of"):
         match_names("web", NAMES, "fuzzy")
-
-
-@pytest.mark.parametrize(
-    ("command", "words", "expected"),
-    [
-        ("incr", ["web"], {"name": "web"}),
-        ("incr", ["web", "2"], {"name": "web", "nb": 2}),
-        ("signal", ["web", "USR1"], {"name": "web", "signum": "USR1"}),
-        ("signal", ["web", "42", "USR1"], {"name": "web", "pid": 42, "signum": "USR1"}),
-        ("stats", [], {}),
-        ("stats", ["web"], {"name": "web"}),
-        ("stats", ["web", "42"], {"name": "web", "process": 42}),
-        (
-            "get",
-            ["web", "numprocesses", "graceful_timeout"],
-            {"name": "web", "keys": ["numprocesses", "graceful_timeout"]},
-        ),
-        ("set", ["web", "NumProcesses", "3"], {"name": "web", "options": {"numprocesses": "3"}}),
-        (
-            "set",
-            ["web", "env", "A=1,B=2", "shell", "x"],
-            {"name": "web", "options": {"env": "A=1,B=2", "shell": "x"}},
-        ),
-        ("add", ["web", "python app.py"], {"name": "web", "cmd": "python app.py"}),
-        ("add", ["web", "python", "-m", "x y"], {"name": "web", "cmd": "python", "args": ["-m", "x y"]}),
-        ("listen", [], {}),
-        ("listen", ["watcher.web.", "watcher.api."], {"topics": ["watcher.web.", "watcher.api."]}),
-        ("globaloptions", ["endpoint"], {"option": "endpoint"}),
-    ],
-)
-def test_bind_positionals(command, words, expected):
-    assert bind_positionals(COMMANDS[command], words) == expected
-
-
-@pytest.mark.parametrize(
-    ("command", "words", "message"),
-    [
-        ("incr", [], "needs <name>"),
-        ("incr", ["web", "2", "3"], "too many arguments (3)"),
-        ("incr", ["web", "two"], "<nb> must be an integer"),
-        ("set", ["web", "numprocesses"], "needs <name> <key>"),
-        ("set", ["web", "numprocesses", "3", "cmd"], "a key has no value"),
-        ("signal", ["web"], "missing"),
-        ("numwatchers", ["x"], "too many arguments"),
-    ],
-)
-def test_bind_positionals_usage_errors(command, words, message):
-    with pytest.raises(UsageError) as exc:
-        bind_positionals(COMMANDS[command], words)
-    assert message in str(exc.value)
-
-
-def test_every_positional_arity_and_type_is_bindable():
-    # Each row's own usage, filled with plausible words, binds and validates.
-    sample = {
-        PropType.INT: "7",
-        PropType.SIGNAL: "TERM",
-        PropType.STR: "web",
-        PropType.STR_LIST: "numprocesses",
-    }
-    for spec in COMMAND_TABLE:
-        if spec.client_only:
-            continue
-        words: list[str] = []
-        for pos in spec.positionals:
-            if pos.arity is Arity.PAIRS:
-                words += ["numprocesses", "2"]
-            elif pos.arity is Arity.COMMAND_LINE:
-                words += ["python", "app.py"]
-            elif pos.arity is not Arity.OPTIONAL:
-                words.append(sample[spec.props_by_name[pos.prop].type])
-        validate(spec.name, bind_positionals(spec, words))

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from circus_web_stack.cli import top
-from circus_web_stack.cli.top import TopState, View
+from circus_web_stack.cli.common import format_age
+from circus_web_stack.cli.top_model import TopState, View, handle_key
+from circus_web_stack.cli.top_screen import allot_rows, describe_silence, render
 
 
 def proc(pid: int, cpu: float, rss: int, name: str | None = None) -> dict:
@@ -63,15 +64,15 @@ def test_keys():
     state = TopState()
     feed(state)
     view = View()
-    assert top.handle_key("m", view, state).sort == "mem"
-    assert top.handle_key("c", View(sort="mem"), state).sort == "cpu"
-    first = top.handle_key("w", view, state)
+    assert handle_key("m", view, state).sort == "mem"
+    assert handle_key("c", View(sort="mem"), state).sort == "cpu"
+    first = handle_key("w", view, state)
     assert first.watcher == "api.v2"
-    assert top.handle_key("w", first, state).watcher == "web"
-    assert top.handle_key("w", View(watcher="web"), state).watcher is None
-    assert top.handle_key("a", View(watcher="web"), state).watcher is None
-    assert top.handle_key("q", view, state) is None
-    assert top.handle_key("x", view, state) == view
+    assert handle_key("w", first, state).watcher == "web"
+    assert handle_key("w", View(watcher="web"), state).watcher is None
+    assert handle_key("a", View(watcher="web"), state).watcher is None
+    assert handle_key("q", view, state) is None
+    assert handle_key("x", view, state) == view
 
 
 @pytest.mark.parametrize(
@@ -86,7 +87,7 @@ def test_keys():
     ],
 )
 def test_allot_rows(sizes, budget, expected):
-    assert top.allot_rows(sizes, budget) == expected
+    assert allot_rows(sizes, budget) == expected
 
 
 def screen_lines(
@@ -94,7 +95,7 @@ def screen_lines(
 ) -> list[str]:
     console = Console(width=width, height=height, record=True, color_system=None)
     console.print(
-        top.render(state, view, now=100.5, endpoint="ipc:///x", height=height, width=width, problem=problem)
+        render(state, view, now=100.5, endpoint="ipc:///x", height=height, width=width, problem=problem)
     )
     return console.export_text().rstrip("\n").split("\n")
 
@@ -129,18 +130,18 @@ def test_sorting_and_filtering_show_in_the_rows():
 def test_silence_is_explained(tmp_path):
     state = TopState()
     missing = f"ipc://{tmp_path}/stats.sock"
-    assert "does not exist" in top.describe_silence(missing, state, 10.0, 9.0)
+    assert "does not exist" in describe_silence(missing, state, 10.0, 9.0)
     (tmp_path / "stats.sock").touch()
-    assert top.describe_silence(missing, state, 10.0, 9.0) is None  # give it a moment
-    assert "no statistics from" in top.describe_silence(missing, state, 20.0, 9.0)
-    assert "refused" in top.describe_silence("tcp://127.0.0.1:1", state, 10.0, 9.5, connected=False)
+    assert describe_silence(missing, state, 10.0, 9.0) is None  # give it a moment
+    assert "no statistics from" in describe_silence(missing, state, 20.0, 9.0)
+    assert "refused" in describe_silence("tcp://127.0.0.1:1", state, 10.0, 9.5, connected=False)
     state.apply("stat.web", {"pid": []}, 30.0)
-    assert top.describe_silence(missing, state, 31.0, 9.0) is None
-    assert "no statistics for 10s" in top.describe_silence(missing, state, 40.0, 9.0)
+    assert describe_silence(missing, state, 31.0, 9.0) is None
+    assert "no statistics for 10s" in describe_silence(missing, state, 40.0, 9.0)
 
 
 @pytest.mark.parametrize(
     ("seconds", "text"), [(5.4, "5s"), (65, "1m05s"), (3725, "1h02m"), (90061, "1d01h"), ("N/A", "N/A")]
 )
 def test_format_age(seconds, text):
-    assert top.format_age(seconds) == text
+    assert format_age(seconds) == text
