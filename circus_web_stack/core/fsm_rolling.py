@@ -119,7 +119,7 @@ def on_spawn_failed(m: WatcherModel, label: str, reason: str, now: float, fx: Ef
     assert r is not None
     r.spawning -= 1
     if r.failure is None:
-        roll_back(m, f"cannot spawn {label}: {reason}", now, fx)
+        roll_back(m, f"{reason} ({label})", now, fx)
     else:
         advance(m, now, fx)
 

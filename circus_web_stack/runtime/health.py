@@ -39,7 +39,7 @@ def watcher_health(arbiter: Any) -> list[WatcherHealth]:
         snapshots.append(
             WatcherHealth(
                 watcher.name,
-                watcher.phase,
+                watcher.state,
                 ready=states.count(ProcessState.RUNNING),
                 live=states.count(ProcessState.RUNNING) + states.count(ProcessState.STARTING),
                 min_ready=watcher.config.min_ready,

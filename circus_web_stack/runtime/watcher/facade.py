@@ -184,7 +184,8 @@ class Watcher:
         return self.config.priority
 
     @property
-    def phase(self) -> WatcherPhase:
+    def state(self) -> WatcherPhase:
+        """The phase (`.value` reads "stopped", "running", "rolling", ...); `status` is Circus's word."""
         return self.model.phase
 
     @property

@@ -68,7 +68,7 @@ def test_a_thirty_second_graceful_timeout_passes_at_once(world):
     before = clock.now
     w.stop()
     assert clock.now - before == pytest.approx(30.0)
-    assert (1000, signal.SIGKILL) in system.signals and w.phase == WatcherPhase.STOPPED
+    assert (1000, signal.SIGKILL) in system.signals and w.state == WatcherPhase.STOPPED
 
 
 def test_an_unexpected_exit_is_respawned_in_the_same_slot(world):
@@ -93,7 +93,7 @@ def test_a_reload_whose_new_worker_dies_rolls_back(world):
         ClientError, match=r"rolled back: web#3 pid=1002 exited with code 3 before it was ready"
     ):
         w.reload()
-    assert sorted(w.processes) == [1000, 1001] and w.phase == WatcherPhase.RUNNING
+    assert sorted(w.processes) == [1000, 1001] and w.state == WatcherPhase.RUNNING
     assert any(e == "reload" and p.get("rolled_back") for e, p in events)
 
 
@@ -131,11 +131,11 @@ def test_a_stop_during_a_reload_interrupts_it(world):
     system.programs["app"] = FakeProgram(ready_after_s=100.0)
     job = gevent.spawn(w.reload)
     settle(clock, 1.0)
-    assert w.phase == WatcherPhase.ROLLING
+    assert w.state == WatcherPhase.ROLLING
     w.stop()
     with pytest.raises(ClientError, match="reload of web interrupted by a stop"):
         job.get()
-    assert w.phase == WatcherPhase.STOPPED and system.alive() == []
+    assert w.state == WatcherPhase.STOPPED and system.alive() == []
 
 
 def test_max_age_recycles_every_process_ready_before_replaced(world):
@@ -157,8 +157,8 @@ def test_spawn_failures_pause_then_give_up_and_say_why(world):
     system.programs["app"] = FakeProgram(spawn_error=FileNotFoundError(2, "No such file", "app"))
     w = make(numprocesses=1, max_retry=2)
     w.start()  # answered once flapping pauses it, as Circus's start returns
-    assert w.phase == WatcherPhase.PAUSED
+    assert w.state == WatcherPhase.PAUSED
     settle(clock, 60.0)
-    assert w.phase == WatcherPhase.GIVEN_UP and w.status == "stopped"
+    assert w.state == WatcherPhase.GIVEN_UP and w.status == "stopped"
     gave_up = [p for e, p in events if e == "flapping" and p["gave_up"]]
     assert gave_up and "3 spawn failures in a row (max_retry = 2)" in gave_up[0]["reason"]
