@@ -449,6 +449,7 @@ class Connection:
                 int(status),
                 0,
                 self.shared.timestamps.text(time()),
+                note=err.reason,
             )
             self.shared.access_log.write(line)
 

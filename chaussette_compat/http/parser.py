@@ -21,13 +21,11 @@ from .errors import (
     HeaderFieldsTooLarge,
     HTTPError,
     PayloadTooLarge,
-    VersionNotSupported,
 )
 from .header_names import environ_key
 from .limits import Limits
 
 _METHODS: dict[bytes, str] = {}
-_SUPPORTED_VERSIONS = frozenset(("1.0", "1.1"))
 _HEAD_END = b"\r\n\r\n"
 
 
@@ -221,8 +219,8 @@ class RequestParser:
         self.in_head = False
         parser = self._parser
         version = parser.get_http_version()
-        if version not in _SUPPORTED_VERSIONS:
-            raise VersionNotSupported(f"HTTP/{version}")
+        if version not in rules.SUPPORTED_VERSIONS:
+            rules.check_version(version)
         raw_method = parser.get_method()
         method = _METHODS.get(raw_method)
         if method is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import BadRequest, HeaderFieldsTooLarge, NotImplementedByServer, URITooLong
+from .errors import BadRequest, HeaderFieldsTooLarge, NotImplementedByServer, URITooLong, VersionNotSupported
 from .limits import Limits
 
 #: RFC 9110 5.6.2: token = 1*tchar
@@ -26,6 +26,7 @@ FIELD_LINE = re.compile(
     rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e\x80-\xff]|[ \t]+(?=[^ \t]))*)[ \t]*"
 )
 _CODINGS_WE_DECODE = ("chunked",)
+SUPPORTED_VERSIONS = frozenset(("1.0", "1.1"))
 _REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e\x80-\xff]+ HTTP/[0-9]\.[0-9]")
 #: The start of a request line that has not fully arrived yet.
 _REQUEST_LINE_START = re.compile(
@@ -43,6 +44,13 @@ def check_field_size(name: bytes, value: bytes, limits: Limits) -> None:
         shown = name[:40].decode("latin-1")
         size = limits.max_header_field_size
         raise HeaderFieldsTooLarge(f"header field {shown!r} longer than {size} bytes (RFC 6585 5)")
+
+
+def check_version(version: str) -> None:
+    if version not in SUPPORTED_VERSIONS:
+        raise VersionNotSupported(
+            f"HTTP/{version[:10]}: this server speaks HTTP/1.0 and HTTP/1.1 (RFC 9110 2.5)"
+        )
 
 
 def check_target_size(target: bytes, limits: Limits) -> None:
@@ -140,19 +148,29 @@ def unknown_method(request_start: bytes) -> BadRequest | NotImplementedByServer:
     return BadRequest(f"request line {line[:60]!r} is not 'method target HTTP/x.y' (RFC 9112 3)")
 
 
-def check_raw_head(head: bytes, limits: Limits) -> None:
-    """Check a whole head (request line and field lines, without the final blank line) the way the gevent
-    parser does, for backends whose own parser is more lenient (waitress, wsgiref)."""
-    request_line, _, fields = head.partition(b"\r\n")
-    method, _, rest = request_line.partition(b" ")
+def check_request_line(line: bytes, limits: Limits) -> tuple[str, bytes, str]:
+    """`method SP target SP HTTP/x.y` (RFC 9112 3) -> (method, target, version 'x.y')."""
+    method, _, rest = line.partition(b" ")
     target, _, version_text = rest.rpartition(b" ")
-    if not target:  # "GET /" without a version: HTTP/0.9, refused by the backend itself
-        target, version_text = rest, b""
-    check_target_size(target, limits)
-    version = version_text.removeprefix(b"HTTP/").decode("latin-1")
+    check_target_size(target or rest, limits)
+    if not _REQUEST_LINE.fullmatch(line):
+        raise BadRequest(f"request line {line[:60]!r} is not 'method target HTTP/x.y' (RFC 9112 3)")
+    version = version_text[5:].decode("latin-1")
+    check_version(version)
+    return method.decode("latin-1"), target, version
+
+
+def check_raw_head(head: bytes, limits: Limits, *, decodes_chunked: bool = True) -> None:
+    """Check a whole head (request line and field lines, without the final blank line) the way the gevent
+    parser does, for backends whose own parser is more lenient (waitress, wsgiref). A backend that
+    cannot decode a chunked body says so with `decodes_chunked=False`: such a request then gets 501."""
+    while head.endswith(b"\r\n"):  # waitress hands the head with its last line's CRLF
+        head = head[:-2]
+    request_line, _, fields = head.partition(b"\r\n")
+    method_text, target, version = check_request_line(request_line, limits)
     host: str | None = None
     transfer_encoding: str | None = None
-    content_length = False
+    content_lengths: set[bytes] = set()
     for count, line in enumerate(fields.split(b"\r\n") if fields else (), start=1):
         if line[:1] in (b" ", b"\t"):
             raise BadRequest("obs-fold (a field line continued on the next line): refused (RFC 9112 5.2)")
@@ -171,9 +189,17 @@ def check_raw_head(head: bytes, limits: Limits) -> None:
             text = value.decode("latin-1")
             transfer_encoding = text if transfer_encoding is None else f"{transfer_encoding},{text}"
         elif lowered == b"content-length":
-            content_length = True
-    method_text = method.decode("latin-1")
+            if not value.isdigit():
+                raise BadRequest(f"Content-Length {value[:40]!r} is not a number of bytes (RFC 9110 8.6)")
+            content_lengths.add(value.lstrip(b"0"))
+            if len(content_lengths) > 1:
+                raise BadRequest("Content-Length field lines that differ (RFC 9110 8.6, RFC 9112 6.3)")
     check_target(method_text, target)
     check_host(version, host)
     if transfer_encoding is not None:
-        check_transfer_encoding(version, transfer_encoding, content_length)
+        check_transfer_encoding(version, transfer_encoding, bool(content_lengths))
+        if not decodes_chunked:
+            raise NotImplementedByServer(
+                "Transfer-Encoding: chunked request bodies are not implemented by this backend "
+                "(--backend gevent and waitress decode them) (RFC 9112 6.1)"
+            )

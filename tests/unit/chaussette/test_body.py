@@ -28,7 +28,9 @@ def body_from(head: bytes, *pieces: bytes) -> tuple[RequestBody, list[bytes]]:
 
 
 def test_read_all_of_a_content_length_body():
-    body, received = body_from(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhel", b"lo ", b"world")
+    body, received = body_from(
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhel", b"lo ", b"world"
+    )
     assert body.read() == b"hello world"
     assert body.read() == b""
     assert received == [b"lo ", b"world"]
@@ -46,7 +48,8 @@ def test_read_sized_pieces_only_reads_what_it_needs():
 
 def test_readline_across_chunks_and_size_limit():
     body, _ = body_from(
-        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab\nc\r\n", b"3\r\nd\nx\r\n0\r\n\r\n"
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab\nc\r\n",
+        b"3\r\nd\nx\r\n0\r\n\r\n",
     )
     assert body.readline() == b"ab\n"
     assert body.readline(1) == b"c"

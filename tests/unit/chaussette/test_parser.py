@@ -42,12 +42,17 @@ def test_head_split_over_many_feeds_tracks_in_head():
 
 
 def test_pipelined_requests_queue_in_order():
-    parser = parse(b"GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\nGET /3 HTTP/1.1\r\nHost: t\r\n\r\n")
+    parser = parse(
+        b"GET /1 HTTP/1.1\r\nHost: t\r\n"
+        b"\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\nGET /3 HTTP/1.1\r\nHost: t\r\n\r\n"
+    )
     assert [request.target for request in parser.requests] == [b"/1", b"/2", b"/3"]
 
 
 def test_content_length_body_arrives_in_pieces():
-    parser = parse(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nContent-Type: text/plain\r\n\r\nhello")
+    parser = parse(
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nContent-Type: text/plain\r\n\r\nhello"
+    )
     request = parser.requests[0]
     assert request.content_length == 10 and not request.complete
     assert request.headers["CONTENT_TYPE"] == "text/plain"
@@ -58,7 +63,8 @@ def test_content_length_body_arrives_in_pieces():
 
 def test_chunked_body_is_dechunked():
     parser = parse(
-        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", b"2;x=y\r\nde\r\n0\r\n\r\n"
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+        b"2;x=y\r\nde\r\n0\r\n\r\n",
     )
     request = parser.requests[0]
     assert request.chunked and request.content_length is None
@@ -66,7 +72,9 @@ def test_chunked_body_is_dechunked():
 
 
 def test_duplicate_headers_are_joined_and_cookies_with_semicolons():
-    parser = parse(b"GET / HTTP/1.1\r\nHost: t\r\nAccept: a\r\nAccept: b\r\nCookie: x=1\r\nCookie: y=2\r\n\r\n")
+    parser = parse(
+        b"GET / HTTP/1.1\r\nHost: t\r\nAccept: a\r\nAccept: b\r\nCookie: x=1\r\nCookie: y=2\r\n\r\n"
+    )
     headers = parser.requests[0].headers
     assert headers["HTTP_ACCEPT"] == "a,b"
     assert headers["HTTP_COOKIE"] == "x=1; y=2"
@@ -114,7 +122,9 @@ def test_expect_100_continue_only_for_http11():
 
 
 def test_upgrade_marks_the_request_and_stops_parsing():
-    parser = parse(b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n\x81\x05hello")
+    parser = parse(
+        b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n\x81\x05hello"
+    )
     assert parser.upgraded and parser.requests[0].upgrade
     parser.feed(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # another protocol now: ignored
     assert len(parser.requests) == 1
@@ -165,14 +175,17 @@ def test_content_length_over_max_body_is_413_at_the_head():
 
 def test_chunked_body_over_max_is_413_when_it_gets_there():
     parser = parse(
-        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n12345\r\n", limits=Limits(max_body_size=8)
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n12345\r\n",
+        limits=Limits(max_body_size=8),
     )
     with pytest.raises(PayloadTooLarge):
         parser.feed(b"5\r\n67890\r\n")
 
 
 def test_zero_max_body_means_unlimited():
-    parser = parse(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999\r\n\r\n", limits=Limits(max_body_size=0))
+    parser = parse(
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999\r\n\r\n", limits=Limits(max_body_size=0)
+    )
     assert parser.requests[0].content_length == 99999999999
 
 
