@@ -27,6 +27,10 @@ from .limits import Limits
 
 _METHODS: dict[bytes, str] = {}
 _HEAD_END = b"\r\n\r\n"
+_CR_LF = (13, 10)
+#: Host values already found valid (most requests repeat a handful); bounded like the other caches.
+_valid_hosts: set[str] = set()
+_CACHE_LIMIT = 256
 
 
 class Request:
@@ -110,6 +114,18 @@ class RequestParser:
         if self.upgraded:
             return
         try:
+            if (
+                self._receiving is None
+                and not self.in_head
+                and data.find(_HEAD_END) == len(data) - 4
+                and data[0] not in _CR_LF
+            ):
+                # the common case, one whole head and nothing else (no body): straight to llhttp
+                self._start = data
+                self._feed(data)
+                if self._receiving is None:
+                    return
+                data = b""  # its head said a body follows: nothing of it is in `data`
             self._parse(data)
         except HTTPError as err:
             if self.requests and self.requests[-1].complete:
@@ -139,7 +155,7 @@ class RequestParser:
             if self.upgraded:
                 return
             if not self.in_head:
-                if data[:1] in (b"\r", b"\n"):  # empty lines before a request line (RFC 9112 2.2)
+                if data[0] in _CR_LF:  # empty lines before a request line (RFC 9112 2.2)
                     data = data.lstrip(b"\r\n")
                     if not data:
                         return
@@ -154,8 +170,9 @@ class RequestParser:
                 if self.in_head and self._head_bytes > self.limits.max_head_bytes:
                     raise HeaderFieldsTooLarge(f"request head exceeds {self.limits.max_head_bytes} bytes")
                 return
-            end += len(_HEAD_END) - len(tail)
-            self._head_tail = b""
+            end += 4 - len(tail)  # past the CRLF CRLF
+            if tail:
+                self._head_tail = b""
             if end == len(data):
                 self._feed(data)
                 return
@@ -195,13 +212,16 @@ class RequestParser:
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        rules.check_target_size(self._url, self.limits)
+        if len(self._url) > self.limits.max_request_line:  # compared here first: the hot path
+            rules.check_target_size(self._url, self.limits)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._field_count += 1
         limits = self.limits
-        rules.check_field_count(self._field_count, limits)
-        rules.check_field_size(name, value, limits)
+        if self._field_count > limits.max_header_fields:  # compared here first: the hot path
+            rules.check_field_count(self._field_count, limits)
+        if len(name) + len(value) > limits.max_header_field_size:
+            rules.check_field_size(name, value, limits)
         key = environ_key(name)
         if key is None:
             return
@@ -231,7 +251,11 @@ class RequestParser:
         url = self._url
         if url[:1] != b"/":
             rules.check_target(method, url)
-        rules.check_host(version, fields.get("HTTP_HOST"))
+        host = fields.get("HTTP_HOST")
+        if host not in _valid_hosts:
+            rules.check_host(version, host)
+            if host is not None and len(_valid_hosts) < _CACHE_LIMIT:
+                _valid_hosts.add(host)
         request = Request(method, url, version, fields)
         request.keep_alive = parser.should_keep_alive()
         if fields:
