@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 from time import monotonic, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gevent.socket import wait_write
 
@@ -35,10 +35,8 @@ from ..http.response import (
     error_response,
     status_code,
 )
+from .connection_context import ConnectionContext
 from .file_wrapper import FileWrapper
-
-if TYPE_CHECKING:
-    from .gevent_server import GeventServer
 
 log = logging.getLogger("chaussette")
 
@@ -77,25 +75,25 @@ class Connection:
         "parser",
         "request",
         "scan",
-        "server",
+        "shared",
         "sock",
         "state",
         "status",
         "trusted",
     )
 
-    def __init__(self, server: GeventServer, sock: Any, peer: Any) -> None:
-        self.server = server
+    def __init__(self, shared: ConnectionContext, sock: Any, peer: Any) -> None:
+        self.shared = shared
         self.sock = sock
-        self.parser = RequestParser(server.limits)
+        self.parser = RequestParser(shared.limits)
         self.state = READING_HEAD
-        self.deadline = monotonic() + server.header_timeout_s
+        self.deadline = monotonic() + shared.header_timeout_s
         try:
             local = sock.getsockname()
         except OSError:
             local = ""
-        self.environ = connection_environ(server.base_environ, local, peer)
-        self.trusted = server.proxies.trusts(str(self.environ["REMOTE_ADDR"]))
+        self.environ = connection_environ(shared.base_environ, local, peer)
+        self.trusted = shared.proxies.trusts(str(self.environ["REMOTE_ADDR"]))
         self.request: Request | None = None
         self.status: str | None = None
         self.code = 0
@@ -175,7 +173,7 @@ class Connection:
                 return False
             if not parser.requests and self.state == IDLE:
                 self.state = READING_HEAD
-                self.deadline = monotonic() + self.server.header_timeout_s
+                self.deadline = monotonic() + self.shared.header_timeout_s
         return True
 
     def receive_body(self) -> None:
@@ -185,7 +183,7 @@ class Connection:
             self.continue_sent = True
             self._send(CONTINUE)
         self.state = READING_BODY
-        self.deadline = monotonic() + self.server.io_timeout_s
+        self.deadline = monotonic() + self.shared.io_timeout_s
         try:
             data = self.sock.recv(RECV_SIZE)
         except OSError as exc:
@@ -212,13 +210,13 @@ class Connection:
         if not keep_alive or not self._drain(request):
             return False
         self.state = IDLE
-        self.deadline = monotonic() + self.server.keepalive_timeout_s
-        self.server.turns.take_turn()  # the next request may be in already: let the others go first
+        self.deadline = monotonic() + self.shared.keepalive_timeout_s
+        self.shared.turns.take_turn()  # the next request may be in already: let the others go first
         return True
 
     def _respond(self, request: Request) -> bool:
         """Run the app for `request` and send its response; True if the connection may stay open."""
-        server = self.server
+        shared = self.shared
         self.request = request
         self.status = None
         self.code = 0
@@ -231,7 +229,7 @@ class Connection:
         apply_forwarded(environ, self.trusted)
         result: Any = None
         try:
-            result = server.app(environ, self.start_response)
+            result = shared.app(environ, self.start_response)
             if type(result) in _SEQUENCES and self.status is not None:
                 body = result[0] if len(result) == 1 else b"".join(result)
                 if type(body) is not bytes:
@@ -268,7 +266,7 @@ class Connection:
                     close()
                 except Exception:
                     log.exception("error closing the response of %s %s", request.method, environ["RAW_URI"])
-            if server.access_log is not None:
+            if shared.access_log is not None:
                 self._log_access(environ)
         return self.keep_alive
 
@@ -290,7 +288,7 @@ class Connection:
 
     def _send(self, data: bytes) -> None:
         self.state = WRITING
-        self.deadline = monotonic() + self.server.io_timeout_s
+        self.deadline = monotonic() + self.shared.io_timeout_s
         try:
             # One send() takes a whole small response; gevent's sendall() would first ask the kernel
             # for SO_SNDBUF on every call (py-spy: 4% of a hello-world worker).
@@ -305,7 +303,7 @@ class Connection:
     def _may_keep_alive(self, framing: Framing) -> bool:
         request = self.request
         assert request is not None and self.scan is not None
-        if not request.keep_alive or self.scan.close or framing is Framing.CLOSE or self.server.stopping:
+        if not request.keep_alive or self.scan.close or framing is Framing.CLOSE or self.shared.stopping:
             return False
         if request.upgrade:
             return False
@@ -326,7 +324,7 @@ class Connection:
         self.framing = framing
         self.length = length if framing is Framing.LENGTH else None
         self.keep_alive = self._may_keep_alive(framing)
-        date_line = "" if scan.has_date else self.server.date.line(time())
+        date_line = "" if scan.has_date else self.shared.date.line(time())
         self.head_sent = True
         announced = length if scan.content_length is None else None  # else the app's header says it
         return encode_head(self.status, scan.headers, framing, announced, self.keep_alive, http11, date_line)
@@ -418,7 +416,7 @@ class Connection:
         sock_fd = self.sock.fileno()
         self.state = WRITING
         while count > 0:
-            self.deadline = monotonic() + self.server.io_timeout_s
+            self.deadline = monotonic() + self.shared.io_timeout_s
             try:
                 sent = os.sendfile(sock_fd, fd, offset, count)
             except BlockingIOError:
@@ -441,7 +439,7 @@ class Connection:
     def _refuse(self, err: HTTPError) -> None:
         log.debug("refused request from %s: %s (%s)", self.environ["REMOTE_ADDR"], err.status, err.reason)
         self._send_error(err.status, err.reason)
-        if self.server.access_log is not None:
+        if self.shared.access_log is not None:
             status = err.status.partition(" ")[0]
             line = common_log_line(
                 str(self.environ["REMOTE_ADDR"]),
@@ -450,16 +448,17 @@ class Connection:
                 "-",
                 int(status),
                 0,
-                self.server.timestamps.text(time()),
+                self.shared.timestamps.text(time()),
+                note=err.reason,
             )
-            self.server.access_log.write(line)
+            self.shared.access_log.write(line)
 
     def _send_error(self, status: str, detail: str = "") -> None:
         self.code = int(status[:3])
         self.keep_alive = False
         self.head_sent = True
         with contextlib.suppress(ConnectionLost):
-            self._send(error_response(status, self.server.date.line(time()), detail))
+            self._send(error_response(status, self.shared.date.line(time()), detail))
 
     def _drain(self, request: Request) -> bool:
         """Read and drop what the app left of the request body; False if the connection must close."""
@@ -484,9 +483,9 @@ class Connection:
             str(environ["SERVER_PROTOCOL"]),
             self.code,
             self.body_sent,
-            self.server.timestamps.text(time()),
+            self.shared.timestamps.text(time()),
         )
         try:
-            self.server.access_log.write(line)  # type: ignore[union-attr]
+            self.shared.access_log.write(line)  # type: ignore[union-attr]
         except (OSError, ValueError):
             print(line, end="", file=sys.stderr)

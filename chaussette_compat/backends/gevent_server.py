@@ -25,11 +25,10 @@ from gevent.event import Event
 from gevent.pool import Pool
 
 from ..exit_codes import EXIT_OK
-from ..http.access_log import TimestampCache
 from ..http.environ import server_environ
-from ..http.response import DateCache
 from ..options import Options
 from . import ServeContext
+from .connection_context import ConnectionContext
 from .file_wrapper import FileWrapper
 from .gevent_connection import Connection
 from .loop_turns import LoopTurns
@@ -105,22 +104,22 @@ class GeventServer:
         self.app = app
         self.options = options
         self.context = context
-        self.limits = options.limits
-        self.proxies = options.trusted_proxies
-        self.header_timeout_s = options.header_timeout_s
-        self.keepalive_timeout_s = options.keepalive_timeout_s
-        self.io_timeout_s = options.io_timeout_s
-        self.access_log = context.log_stream if options.access_log else None
-        self.date = DateCache()
-        self.timestamps = TimestampCache()
-        self.base_environ = server_environ(
-            multithread=True, errors=context.log_stream, file_wrapper=FileWrapper
+        self.turns = LoopTurns(TURN_SLICE_S)
+        base_environ = server_environ(multithread=True, errors=context.log_stream, file_wrapper=FileWrapper)
+        self.shared = ConnectionContext(
+            app=app,
+            limits=options.limits,
+            proxies=options.trusted_proxies,
+            base_environ=base_environ,
+            header_timeout_s=options.header_timeout_s,
+            keepalive_timeout_s=options.keepalive_timeout_s,
+            io_timeout_s=options.io_timeout_s,
+            access_log=context.log_stream if options.access_log else None,
+            turns=self.turns,
         )
         self.listener = gevent.socket.socket(fileno=listener.detach())
         self.pool = Pool(options.spawn or DEFAULT_POOL_SIZE)
         self.connections: set[Connection] = set()
-        self.turns = LoopTurns(TURN_SLICE_S)
-        self.stopping = False
         self._stopped = Event()
         self._acceptor: gevent.Greenlet | None = None
 
@@ -148,12 +147,12 @@ class GeventServer:
         listener = self.listener
         pool = self.pool
         self.context.on_ready()
-        while not self.stopping:
+        while not self.shared.stopping:
             pool.wait_available()
             try:
                 sock, peer = listener.accept()
             except OSError as exc:
-                if self.stopping:
+                if self.shared.stopping:
                     return
                 if exc.errno in _RESOURCE_ERRORS:
                     log.error("accept() failed: %s; retrying in %.1fs", exc, _RESOURCE_BACKOFF_S)
@@ -170,7 +169,7 @@ class GeventServer:
             gevent.sleep(0)
 
     def _handle(self, sock: Any, peer: Any) -> None:
-        connection = Connection(self, sock, peer)
+        connection = Connection(self.shared, sock, peer)
         self.connections.add(connection)
         try:
             connection.serve()
@@ -181,7 +180,8 @@ class GeventServer:
 
     def _reap_loop(self) -> None:
         """Close connections past their deadline: idle keep-alive, slow heads, stalled reads/writes."""
-        tick = reaper_tick_s(self.header_timeout_s, self.keepalive_timeout_s, self.io_timeout_s)
+        options = self.options
+        tick = reaper_tick_s(options.header_timeout_s, options.keepalive_timeout_s, options.io_timeout_s)
         while True:
             gevent.sleep(tick)
             now = monotonic()
@@ -199,9 +199,9 @@ class GeventServer:
             self.listener.close()
 
     def stop_gracefully(self) -> None:
-        if self.stopping:
+        if self.shared.stopping:
             return
-        self.stopping = True
+        self.shared.stopping = True
         self.context.on_stopping()
         self._close_listener()
         idle = [connection for connection in list(self.connections) if connection.is_idle()]
@@ -236,7 +236,7 @@ class GeventServer:
 
     def stop_now(self, signum: int) -> None:
         log.info("%s: stopping at once (%d connection(s) open)", signal.Signals(signum).name, len(self.pool))
-        self.stopping = True
+        self.shared.stopping = True
         self._close_listener()
         self.pool.kill(block=False)
         self._stopped.set()

@@ -1,8 +1,9 @@
 """The waitress backend: waitress's own HTTP server on the socket we hand it (Chaussette's broke with
 waitress 1.0, chaussette#82), with a graceful stop waitress itself lacks.
 
-Rule: waitress is used only through its public create_server(sockets=[...]) API; our loop drives its
-asyncore map so the stop signal can stop accepting, close idle channels and wait for busy ones.
+Rule: waitress is used only through its public create_server(sockets=[...]) API and its channel and
+parser classes (`waitress_checks.py` puts our RFC rules and limits in front of its parser); our loop
+drives its asyncore map so the stop signal can stop accepting, close idle channels and wait for busy ones.
 Waitress forbids apps from sending `Connection: close`, so draining channels are closed once their
 response is flushed instead.
 """
@@ -21,6 +22,7 @@ from ..listener import DEFAULT_BACKLOG
 from ..options import Options
 from . import ServeContext
 from .middleware import AccessLogMiddleware, ForwardedMiddleware
+from .waitress_checks import checked_channel_class
 
 log = logging.getLogger("chaussette")
 
@@ -92,6 +94,7 @@ def serve(app: Callable[..., Any], listener: socket.socket, options: Options, co
     }
     socket_map: dict[int, Any] = {}
     server = create_server(wrapped, map=socket_map, **kwargs)
+    server.channel_class = checked_channel_class(limits, context.log_stream if options.access_log else None)
 
     stopper = _Stopper()
     previous = {options.stop_signal: signal.signal(options.stop_signal, stopper.request_graceful)}

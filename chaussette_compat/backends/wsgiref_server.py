@@ -10,10 +10,15 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
-from typing import Any
+from time import time
+from typing import Any, TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from ..exit_codes import EXIT_OK
+from ..http.access_log import TimestampCache, common_log_line
+from ..http.errors import HTTPError
+from ..http.limits import Limits
+from ..http.rules import check_raw_head, check_request_line
 from ..options import Options
 from . import ServeContext
 from .middleware import AccessLogMiddleware, ForwardedMiddleware
@@ -29,17 +34,56 @@ def prepare(options: Options) -> None:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """wsgiref's handler without its own stderr log (ours is --access-log), and with its peer's real
-    address (Chaussette's printed 0.0.0.0 for inherited sockets)."""
+    """wsgiref's handler without its own stderr log (ours is --access-log), with its peer's real
+    address (Chaussette's printed 0.0.0.0 for inherited sockets), and our RFC rules and limits applied
+    to each head once wsgiref has parsed it (`http.rules.check_raw_head`)."""
+
+    server: _InheritedSocketServer
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("wsgiref: " + format, *args)
+
+    def parse_request(self) -> bool:
+        try:
+            check_request_line(self.raw_requestline.rstrip(b"\r\n"), self.server.limits)
+        except HTTPError as err:
+            # wsgiref would answer a line it cannot read HTTP/0.9-style: no status line at all
+            self.request_version = "HTTP/1.0"
+            self.command = ""
+            self.requestline = self.raw_requestline.rstrip(b"\r\n").decode("latin-1")
+            self.close_connection = True
+            self.send_error(int(err.status[:3]), err.status[4:], err.reason)
+            return False
+        if not super().parse_request():
+            return False
+        lines = [self.raw_requestline.rstrip(b"\r\n")]
+        lines += [f"{name}: {value}".encode("latin-1", "replace") for name, value in self.headers.items()]
+        try:
+            check_raw_head(b"\r\n".join(lines), self.server.limits, decodes_chunked=False)
+        except HTTPError as err:
+            self.send_error(int(err.status[:3]), err.status[4:], err.reason)
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every refusal, ours or wsgiref's own, goes to the access log with its reason."""
+        refusal_log = self.server.refusal_log
+        if refusal_log is not None:
+            why = explain or message or str(code)
+            stamp = self.server.timestamps.text(time())
+            refusal_log.write(
+                common_log_line(str(self.client_address[0]), "-", "-", "-", code, 0, stamp, why)
+            )
+        super().send_error(code, message, explain)
 
 
 class _InheritedSocketServer(WSGIServer):
     """WSGIServer on a socket that is already bound and listening."""
 
-    def __init__(self, listener: socket.socket) -> None:
+    def __init__(self, listener: socket.socket, limits: Limits, refusal_log: TextIO | None) -> None:
+        self.limits = limits
+        self.refusal_log = refusal_log
+        self.timestamps = TimestampCache()
         self.address_family = listener.family
         super().__init__(("", 0), _QuietHandler, bind_and_activate=False)
         self.socket.close()
@@ -62,7 +106,9 @@ def serve(app: Callable[..., Any], listener: socket.socket, options: Options, co
     wrapped: Any = ForwardedMiddleware(app, options.trusted_proxies, unix)
     if options.access_log:
         wrapped = AccessLogMiddleware(wrapped, context.log_stream)
-    server = _InheritedSocketServer(listener)
+    server = _InheritedSocketServer(
+        listener, options.limits, context.log_stream if options.access_log else None
+    )
     server.set_app(wrapped)
     if unix:
         # wsgiref's handler reads client_address[0], which is '' for a unix peer

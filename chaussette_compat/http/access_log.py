@@ -50,8 +50,12 @@ def common_log_line(
     status_code: int,
     body_bytes: int,
     timestamp: str,
+    note: str = "",
 ) -> str:
-    """'127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 2326\\n' ('-' for no body)."""
+    """'127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 2326\\n' ('-' for no body).
+
+    `note` (why the server refused the request) follows in quotes when given."""
     size = str(body_bytes) if body_bytes else "-"
     request_line = _quote(f"{method} {target} {protocol}")
-    return f'{remote_addr or "-"} - - {timestamp} "{request_line}" {status_code} {size}\n'
+    why = f' "{_quote(note)}"' if note else ""
+    return f'{remote_addr or "-"} - - {timestamp} "{request_line}" {status_code} {size}{why}\n'

@@ -1,43 +1,21 @@
-"""PEP 3333 environ building: header names to CGI keys, the request target to PATH_INFO/QUERY_STRING.
+"""PEP 3333 environ building: the request target to PATH_INFO/QUERY_STRING, the parsed head to CGI keys.
 
 Rule: values are native strings decoded as latin-1 (PEP 3333); PATH_INFO is percent-decoded, the
-query string is not. Caches here are bounded so a client sending random names cannot grow them.
+query string is not. The target cache is bounded so a client sending random targets cannot grow it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 import httptools
 
-if TYPE_CHECKING:
-    from .parser import Request
+from .parser import Request
+from .rules import absolute_authority
 
 _CACHE_LIMIT = 1024
-_SPECIAL_KEYS = {"HTTP_CONTENT_TYPE": "CONTENT_TYPE", "HTTP_CONTENT_LENGTH": "CONTENT_LENGTH"}
-_key_cache: dict[bytes, str | None] = {}
 _target_cache: dict[bytes, tuple[str, str]] = {}
 _SHORT_TARGET = 128
-
-
-def compute_environ_key(name: bytes) -> str | None:
-    """'Content-Type' -> 'CONTENT_TYPE', 'X-Real-IP' -> 'HTTP_X_REAL_IP'; None for names with '_'."""
-    if b"_" in name:
-        return None
-    key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
-    return _SPECIAL_KEYS.get(key, key)
-
-
-def environ_key(name: bytes) -> str | None:
-    """`compute_environ_key` with a bounded cache (the hot path: called once per header)."""
-    try:
-        return _key_cache[name]
-    except KeyError:
-        key = compute_environ_key(name)
-        if len(_key_cache) < _CACHE_LIMIT:
-            _key_cache[name] = key
-        return key
 
 
 def _split_target(target: bytes) -> tuple[str, str]:
@@ -121,6 +99,9 @@ def request_environ(
     environ.update(request.headers)
     target = request.target
     path, query = split_target(target)
+    if target[:1] != b"/" and target != b"*" and request.method != "CONNECT":
+        # absolute-form: the target's host wins over the Host field (RFC 9112 3.2.2, a MUST)
+        environ["HTTP_HOST"] = absolute_authority(target).decode("latin-1")
     environ["REQUEST_METHOD"] = request.method
     environ["PATH_INFO"] = path
     environ["QUERY_STRING"] = query

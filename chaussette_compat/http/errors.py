@@ -33,6 +33,12 @@ class HeaderFieldsTooLarge(HTTPError):
     status = "431 Request Header Fields Too Large"
 
 
+class NotImplementedByServer(HTTPError):
+    """A method or transfer coding the server does not implement (RFC 9110 15.6.2): never a 400."""
+
+    status = "501 Not Implemented"
+
+
 class VersionNotSupported(HTTPError):
     status = "505 HTTP Version Not Supported"
 

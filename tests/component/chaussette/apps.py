@@ -44,7 +44,10 @@ def _query(environ: dict[str, Any]) -> dict[str, str]:
 
 def echo(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     """JSON of the environ's CGI keys, HTTP_* headers, the body read in full, and our pid."""
-    body = environ["wsgi.input"].read()
+    if environ.get("wsgi.input_terminated"):
+        body = environ["wsgi.input"].read()
+    else:  # PEP 3333: read no further than CONTENT_LENGTH (wsgiref's input is the socket itself)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
     report = {key: environ[key] for key in _ENVIRON_KEYS if key in environ}
     report["headers"] = {key: value for key, value in environ.items() if key.startswith("HTTP_")}
     report["body"] = body.decode("latin-1")

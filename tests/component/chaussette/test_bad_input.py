@@ -42,7 +42,7 @@ def test_header_field_over_8k_is_431(echo_worker):
 def test_more_than_100_header_fields_is_431(echo_worker):
     fields = b"".join(b"X-F%d: v\r\n" % i for i in range(101))
     assert _answer(echo_worker.port, b"GET / HTTP/1.1\r\n" + fields + b"\r\n") == 431
-    exactly_100 = b"".join(b"X-F%d: v\r\n" % i for i in range(99)) + b"Connection: close\r\n"
+    exactly_100 = b"".join(b"X-F%d: v\r\n" % i for i in range(98)) + b"Host: t\r\nConnection: close\r\n"
     assert _answer(echo_worker.port, b"GET / HTTP/1.1\r\n" + exactly_100 + b"\r\n") == 200
 
 

@@ -19,7 +19,7 @@ from ...unit.chaussette.http_strategies import streams
 from .harness import APPS, Worker, get
 
 STATUS_LINE = re.compile(rb"HTTP/1\.1 (\d{3}) [^\r\n]*\r\n")
-REFUSALS = {400, 413, 414, 431, 505}
+REFUSALS = {400, 413, 414, 431, 501, 505}
 
 
 @pytest.fixture(scope="module")

@@ -28,14 +28,16 @@ def body_from(head: bytes, *pieces: bytes) -> tuple[RequestBody, list[bytes]]:
 
 
 def test_read_all_of_a_content_length_body():
-    body, received = body_from(b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhel", b"lo ", b"world")
+    body, received = body_from(
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhel", b"lo ", b"world"
+    )
     assert body.read() == b"hello world"
     assert body.read() == b""
     assert received == [b"lo ", b"world"]
 
 
 def test_read_sized_pieces_only_reads_what_it_needs():
-    body, received = body_from(b"POST / HTTP/1.1\r\nContent-Length: 6\r\n\r\nabc", b"def")
+    body, received = body_from(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nabc", b"def")
     assert body.read(2) == b"ab"
     assert received == []
     assert body.read(3) == b"cde"
@@ -46,7 +48,8 @@ def test_read_sized_pieces_only_reads_what_it_needs():
 
 def test_readline_across_chunks_and_size_limit():
     body, _ = body_from(
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab\nc\r\n", b"3\r\nd\nx\r\n0\r\n\r\n"
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab\nc\r\n",
+        b"3\r\nd\nx\r\n0\r\n\r\n",
     )
     assert body.readline() == b"ab\n"
     assert body.readline(1) == b"c"
@@ -56,24 +59,24 @@ def test_readline_across_chunks_and_size_limit():
 
 
 def test_iteration_and_readlines():
-    body, _ = body_from(b"POST / HTTP/1.1\r\nContent-Length: 6\r\n\r\na\nb\nc\n")
+    body, _ = body_from(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\na\nb\nc\n")
     assert list(body) == [b"a\n", b"b\n", b"c\n"]
-    body, _ = body_from(b"POST / HTTP/1.1\r\nContent-Length: 6\r\n\r\na\nb\nc\n")
+    body, _ = body_from(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\na\nb\nc\n")
     assert body.readlines(3) == [b"a\n", b"b\n"]
 
 
 def test_empty_body():
-    body, received = body_from(b"GET / HTTP/1.1\r\n\r\n")
+    body, received = body_from(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     assert body.read() == b"" and body.readline() == b"" and list(body) == []
     assert received == []
 
 
 def test_premature_end_raises_client_disconnected():
-    body, _ = body_from(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+    body, _ = body_from(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
     with pytest.raises(ClientDisconnected):
         body.read()
 
 
 def test_read_none_means_all():
-    body, _ = body_from(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n", b"xyz")
+    body, _ = body_from(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n", b"xyz")
     assert body.read(None) == b"xyz"

@@ -9,13 +9,12 @@ import pytest
 
 from chaussette_compat.http.body import RequestBody
 from chaussette_compat.http.environ import (
-    compute_environ_key,
     connection_environ,
-    environ_key,
     request_environ,
     server_environ,
     split_target,
 )
+from chaussette_compat.http.header_names import compute_environ_key, environ_key
 from chaussette_compat.http.limits import Limits
 from chaussette_compat.http.parser import RequestParser
 
@@ -90,7 +89,7 @@ def test_http10_protocol_and_unix_socket_addresses():
 
 def test_each_request_gets_its_own_environ():
     parser = RequestParser(Limits())
-    parser.feed(b"GET /1 HTTP/1.1\r\nX-A: 1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")
+    parser.feed(b"GET /1 HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n")
     base = connection_environ(
         server_environ(multithread=True, errors=None, file_wrapper=None), ("h", 1), ("p", 2)
     )
