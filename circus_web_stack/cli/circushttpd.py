@@ -38,7 +38,7 @@ def default_secret_file(env: dict[str, str] | os._Environ[str] = os.environ) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from circus_web_stack.cli.client import CURVE_CLIENT_KEY_ENV, CURVE_SERVER_KEY_ENV
+    from circus_web_stack.cli.client import add_curve_key_arguments
 
     parser = argparse.ArgumentParser(
         prog="circushttpd",
@@ -67,16 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--secret-file",
         help=f"the session-signing secret, made on first use (default {default_secret_file()})",
     )
-    parser.add_argument(
-        "--curve-server-key",
-        default=os.environ.get(CURVE_SERVER_KEY_ENV),
-        help=f"circusd's CURVE public key, Z85 or a file (${CURVE_SERVER_KEY_ENV})",
-    )
-    parser.add_argument(
-        "--curve-client-key",
-        default=os.environ.get(CURVE_CLIENT_KEY_ENV),
-        help=f"this client's CURVE secret key file (${CURVE_CLIENT_KEY_ENV})",
-    )
+    add_curve_key_arguments(parser)
     parser.add_argument(
         "--curve-key-file",
         help="circusd's own CurveZMQ secret key file (circusd passes it to its helper watcher)",

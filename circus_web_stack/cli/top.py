@@ -23,8 +23,7 @@ from rich.console import Console, RenderableType
 
 from circus_web_stack import __version__
 from circus_web_stack.cli.client import (
-    CURVE_CLIENT_KEY_ENV,
-    CURVE_SERVER_KEY_ENV,
+    add_curve_key_arguments,
     apply_curve,
     curve_keys_from_options,
 )
@@ -46,16 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="circus-top", description="Watch a circusd's processes and sockets live."
     )
     parser.add_argument("--endpoint", default=default, help=f"the stats endpoint (default {default})")
-    parser.add_argument(
-        "--curve-server-key",
-        default=os.environ.get(CURVE_SERVER_KEY_ENV),
-        help=f"circusd's CURVE public key, Z85 or a file (${CURVE_SERVER_KEY_ENV})",
-    )
-    parser.add_argument(
-        "--curve-client-key",
-        default=os.environ.get(CURVE_CLIENT_KEY_ENV),
-        help=f"this client's CURVE secret key file (${CURVE_CLIENT_KEY_ENV})",
-    )
+    add_curve_key_arguments(parser)
     parser.add_argument(
         "--process-timeout",
         type=float,
