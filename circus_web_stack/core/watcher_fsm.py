@@ -4,14 +4,13 @@ TRANSITIONS declares, for every phase, which events may arrive and which phases 
 step() refuses an event the table does not list for the current phase, and checks the phase it lands
 in, raising InvalidTransition naming both: a bug shows at once instead of as a watcher stuck in a
 wrong phase. The model is changed in place (a copy per event would make a start of 5,000 processes
-quadratic); the effects are returned, for runtime.watcher.executor to carry out in order.
+quadratic); the effects are returned, for runtime.watcher.executor to carry out in order. The
+commands' steps are in core.fsm_commands; the facts' (spawns, exits, readiness, timers, hooks) here.
 """
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
-from dataclasses import replace
 
 from circus_web_stack.core import flapping
 from circus_web_stack.core import fsm_rolling as rolling
@@ -25,7 +24,6 @@ from circus_web_stack.core.effects import (
     Log,
     Publish,
     RunHook,
-    Signal,
 )
 from circus_web_stack.core.errors import Errno, InvalidTransition
 from circus_web_stack.core.events import (
@@ -57,13 +55,10 @@ from circus_web_stack.core.fsm_actions import (
     Effects,
     after_unexpected,
     announce_started,
-    begin_start,
     begin_stop,
     cancel_timer,
     finish_stop_if_done,
     graceful_timeout_over,
-    hurry,
-    live_records,
     mark_ready,
     reconcile,
     restore_priority,
@@ -71,15 +66,13 @@ from circus_web_stack.core.fsm_actions import (
     start_timer,
     stop_process,
 )
-from circus_web_stack.core.notices import Reaped, Reloaded, Spawned, Updated
+from circus_web_stack.core.fsm_commands import COMMAND_HANDLERS, replan
+from circus_web_stack.core.notices import Reaped, Spawned
 from circus_web_stack.core.scale import expiry_deadline
 from circus_web_stack.core.settings import Readiness
-from circus_web_stack.core.states import ProcessState, WatcherPhase
+from circus_web_stack.core.states import AT_REST_PHASES, SUPERVISING_PHASES, ProcessState, WatcherPhase
 from circus_web_stack.core.timers import PROCESS_TIMER_KINDS, TimerKey, TimerKind
 from circus_web_stack.core.watcher_model import (
-    CommandKind,
-    KillOrder,
-    PendingCommand,
     ProcessRecord,
     StopCause,
     WatcherModel,
@@ -87,8 +80,8 @@ from circus_web_stack.core.watcher_model import (
 
 P = WatcherPhase
 _ALL = frozenset(P)
-_SUPERVISING = frozenset({P.STARTING, P.RUNNING, P.ROLLING, P.PAUSED})
-_AT_REST = frozenset({P.STOPPED, P.GIVEN_UP})
+_SUPERVISING = SUPERVISING_PHASES
+_AT_REST = AT_REST_PHASES
 _STOP_OUTCOMES = frozenset({P.STOPPING, P.STOPPED, P.GIVEN_UP, P.REMOVED, P.STARTING})
 # Where a fact about a process may lead from a supervising phase: a respawn, a pause, a give-up or
 # no-respawn stop (which ends at once when nothing is left), a roll-back back to running.
@@ -150,116 +143,6 @@ def step(m: WatcherModel, event: Event, now: float) -> list[Effect]:
     return fx
 
 
-# ----------------------------------------------------------------------------- commands
-
-
-def _start(m: WatcherModel, ev: StartRequested, now: float, fx: Effects) -> None:
-    if m.phase in _AT_REST:
-        begin_start(m, ev.command, fx)
-    elif m.phase == P.STOPPING:
-        assert m.stop is not None
-        m.stop.then_start = ev.command
-    else:
-        fx.append(Complete(ev.command, {"started": [], "kept": sorted(m.processes)}))
-
-
-def _stop(m: WatcherModel, ev: StopRequested, now: float, fx: Effects) -> None:
-    if m.phase in _AT_REST:
-        fx.append(Complete(ev.command, {"stopped": []}))
-    elif m.phase == P.STOPPING:
-        assert m.stop is not None
-        if m.command is None:  # a stop of its own (flapping, a hook): this command's now
-            m.stop.cause = StopCause.COMMAND
-            m.command = PendingCommand(ev.command, CommandKind.STOP, stopped=sorted(m.processes))
-        else:
-            m.stop.waiters.append(ev.command)
-        if ev.fast and not m.stop.fast:
-            m.stop.fast = True
-            hurry(m, now, fx)
-    else:
-        command = PendingCommand(ev.command, CommandKind.STOP)
-        begin_stop(m, StopCause.COMMAND, now, fx, command=command, fast=ev.fast)
-
-
-def _restart(m: WatcherModel, ev: RestartRequested, now: float, fx: Effects) -> None:
-    if m.phase in _AT_REST:
-        begin_start(m, ev.command, fx, kind=CommandKind.RESTART)
-    else:
-        begin_stop(m, StopCause.COMMAND, now, fx, command=PendingCommand(ev.command, CommandKind.RESTART))
-
-
-def _scale(m: WatcherModel, ev: ScaleRequested, now: float, fx: Effects) -> None:
-    if m.settings.singleton and ev.numprocesses > 1:
-        fx.append(
-            Fail(ev.command, f"{m.name} is a singleton: numprocesses must be 0 or 1, not {ev.numprocesses}")
-        )
-        return
-    m.settings = replace(m.settings, numprocesses=max(0, ev.numprocesses))
-    fx.append(Publish(Updated(key="numprocesses")))
-    _replan(m, now, fx)
-    fx.append(Complete(ev.command, {"numprocesses": m.settings.numprocesses}))
-
-
-def _settings(m: WatcherModel, ev: SettingsChanged, now: float, fx: Effects) -> None:
-    rolling.apply_settings(m, ev.settings)
-    _replan(m, now, fx)
-    fx.append(Complete(ev.command))
-
-
-def _reload(m: WatcherModel, ev: ReloadRequested, now: float, fx: Effects) -> None:
-    if m.phase == P.STOPPING:
-        fx.append(Fail(ev.command, f"{m.name} is stopping; not reloading", Errno.COMMAND_ERROR))
-        return
-    if ev.settings is not None and (m.phase in _AT_REST or ev.restart):
-        rolling.apply_settings(m, ev.settings)
-    if m.phase in _AT_REST:
-        begin_start(m, ev.command, fx, kind=CommandKind.RESTART)
-    elif ev.restart:
-        begin_stop(m, StopCause.COMMAND, now, fx, command=PendingCommand(ev.command, CommandKind.RESTART))
-    elif m.settings.send_hup and not ev.config_change:
-        live = live_records(m)
-        for rec in live:
-            fx.append(Signal(rec.pid, signal.SIGHUP))
-        fx.append(Publish(Reloaded()))
-        fx.append(Complete(ev.command, {"stopped": [], "started": [], "kept": sorted(m.processes)}))
-    else:
-        rolling.begin_reload(m, ev, now, fx)
-
-
-def _kill(m: WatcherModel, ev: KillRequested, now: float, fx: Effects) -> None:
-    targets = [m.processes[pid] for pid in ev.pids if pid in m.processes]
-    for rec in targets:
-        stop_process(m, rec, "kill command", now, fx, signum=ev.signum, timeout_s=ev.timeout_s)
-    waiting = {r.pid for r in targets if r.state != ProcessState.EXITED}
-    if waiting:
-        m.kills[ev.command] = KillOrder([r.pid for r in targets], waiting)
-    else:
-        fx.append(Complete(ev.command, {"pids": [r.pid for r in targets]}))
-    _replan(m, now, fx)
-
-
-def _remove(m: WatcherModel, ev: RemoveRequested, now: float, fx: Effects) -> None:
-    if ev.nostop:
-        pids = sorted(m.processes)
-        for key in list(m.timers):
-            cancel_timer(m, key, fx)
-        fx.append(Log(INFO, f"{m.name} removed without stopping; pids {pids} keep running unsupervised"))
-        m.phase = P.REMOVED
-        fx.append(Complete(ev.command))
-    elif m.phase in _AT_REST:
-        m.phase = P.REMOVED
-        fx.append(Complete(ev.command))
-    else:
-        command = PendingCommand(ev.command, CommandKind.REMOVE)
-        begin_stop(m, StopCause.REMOVE, now, fx, command=command, interrupted_by=f"rm {m.name}")
-
-
-def _hurry(m: WatcherModel, ev: HurryRequested, now: float, fx: Effects) -> None:
-    if m.stop is not None:
-        m.stop.fast = True
-    hurry(m, now, fx)
-
-
 # ----------------------------------------------------------------------------- facts
 
 
@@ -312,7 +195,7 @@ def _spawned(m: WatcherModel, ev: ProcessSpawned, now: float, fx: Effects) -> No
         mark_ready(m, rec, now, fx)
     if cfg.warmup_delay_s > 0 and m.phase in (P.STARTING, P.RUNNING):
         start_timer(m, TimerKey(TimerKind.WARMUP), cfg.warmup_delay_s, fx)
-    _replan(m, now, fx)
+    replan(m, now, fx)
 
 
 def _spawn_failed(m: WatcherModel, ev: SpawnFailed, now: float, fx: Effects) -> None:
@@ -336,7 +219,7 @@ def _ready(m: WatcherModel, ev: ProcessReady, now: float, fx: Effects) -> None:
         m.notifies_ready = True
     if rec.state == ProcessState.STARTING:
         mark_ready(m, rec, now, fx)
-        _replan(m, now, fx)
+        replan(m, now, fx)
 
 
 def _exited(m: WatcherModel, ev: ProcessExited, now: float, fx: Effects) -> None:
@@ -438,7 +321,7 @@ def _timer(m: WatcherModel, ev: TimerFired, now: float, fx: Effects) -> None:
         restore_priority(m, rec, fx)
     elif kind == TimerKind.ALIVE and rec.state == ProcessState.STARTING:
         mark_ready(m, rec, now, fx)
-        _replan(m, now, fx)
+        replan(m, now, fx)
     elif kind == TimerKind.RECYCLE and rec.state in (ProcessState.STARTING, ProcessState.RUNNING):
         rec.due = True
         m.due.append(rec.pid)
@@ -474,23 +357,8 @@ def _hook_failed(m: WatcherModel, ev: HookFailed, now: float, fx: Effects) -> No
         finish_stop_if_done(m, fx)
 
 
-def _replan(m: WatcherModel, now: float, fx: Effects) -> None:
-    if m.phase == P.ROLLING:
-        rolling.advance(m, now, fx)
-    else:
-        reconcile(m, now, fx)
-
-
 _HANDLERS: dict[type, Callable[[WatcherModel, Event, float, Effects], None]] = {
-    StartRequested: _start,
-    StopRequested: _stop,
-    RestartRequested: _restart,
-    ScaleRequested: _scale,
-    SettingsChanged: _settings,
-    ReloadRequested: _reload,
-    KillRequested: _kill,
-    RemoveRequested: _remove,
-    HurryRequested: _hurry,
+    **COMMAND_HANDLERS,
     StartPrepared: _prepared,
     StartRefused: _refused,
     ProcessSpawned: _spawned,
