@@ -15,12 +15,15 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from circus_web_stack.testing.harness import Daemon
 from circus_web_stack.testing.os_packages import ensure_installed
 from circus_web_stack.testing.waiting import wait_until
 from circus_web_stack.web.auth import hash_password
+
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = Path(os.environ.get("CONSOLE_ARTIFACTS_DIR", ROOT / "test-artifacts" / "console"))
@@ -125,7 +128,7 @@ def screenshot(driver, name: str) -> Path:
 class Stack(NamedTuple):
     daemon: Daemon
     console: Console
-    driver: Any  # selenium.webdriver.Chrome
+    driver: Chrome
 
 
 @contextlib.contextmanager
