@@ -19,6 +19,9 @@ from circus_web_stack.runtime.streams.base import Stream
 from circus_web_stack.runtime.tail import TailTap
 
 STREAM_NAMES = ("stdout", "stderr")
+# How long a stop waits for the pumps of exited processes to reach EOF (a descendant that still holds
+# the pipe keeps it open: the stop goes on without its output).
+DRAIN_WAIT_S = 5.0
 
 
 def open_configured_streams(config: WatcherConfig, names: Iterable[str]) -> dict[str, Stream]:
@@ -93,8 +96,14 @@ class WatcherStreams:
         pump.link(lambda ended: self._pumps.pop(ended, None))
 
     def close_all(self) -> None:
-        """Every process has exited: close the streams once their pumps end (in the background)."""
-        self.close_when_unused(self.current, timeout_s=5.0)
+        """Every process has exited: wait (at most DRAIN_WAIT_S) for the pumps to write what the
+        processes wrote last, then close the streams. It waits here, before the watcher says it
+        stopped, so that "stopped" means every line is in its stream."""
+        pumps, self._pumps = list(self._pumps), {}
+        gevent.joinall([p for p in pumps if not p.dead], timeout=DRAIN_WAIT_S)
+        for stream in self.current.values():
+            with contextlib.suppress(Exception):
+                stream.close()
         self.current = {}
 
     def swap(self, names: tuple[str, ...], replacements: dict[str, Stream]) -> dict[str, Stream]:
@@ -103,15 +112,15 @@ class WatcherStreams:
         self.current.update(replacements)
         return replaced
 
-    def close_when_unused(self, retired: dict[str, Stream], timeout_s: float | None = None) -> None:
-        """Close `retired` once the pumps writing to them have ended (at most `timeout_s`)."""
+    def close_when_unused(self, retired: dict[str, Stream]) -> None:
+        """Close `retired` once the pumps writing to them have ended (their processes exited)."""
         for stream in retired.values():
             users = [pump for pump, target in self._pumps.items() if target is stream]
             self._retired.add(stream)
-            gevent.spawn(self._close_after, stream, users, timeout_s)
+            gevent.spawn(self._close_after, stream, users)
 
-    def _close_after(self, stream: Stream, pumps: list[gevent.Greenlet], timeout_s: float | None) -> None:
-        gevent.joinall(pumps, timeout=timeout_s)
+    def _close_after(self, stream: Stream, pumps: list[gevent.Greenlet]) -> None:
+        gevent.joinall(pumps)
         self._retired.discard(stream)
         with contextlib.suppress(Exception):
             stream.close()
