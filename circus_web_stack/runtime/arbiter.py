@@ -2,7 +2,8 @@
 
 Signal handlers only enqueue; one greenlet takes signals off the queue and acts, through the same
 methods that commands use. Starting the watchers runs in its own greenlet, so a SIGTERM that arrives
-during a long start is honoured at once (circus#935).
+during a long start is honoured at once (circus#935). Starting on demand is runtime/on_demand.py's;
+applying a changed config file, runtime/config_reload.py's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any, Protocol
 
 import gevent
@@ -21,22 +21,19 @@ import gevent.lock
 import gevent.queue
 
 from circus_web_stack.config.loader import load_config
-from circus_web_stack.config.model import Config, diff
+from circus_web_stack.config.model import Config
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.core.notices import Added, Removed
 from circus_web_stack.core.scale import start_order
 from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonMilestone, DaemonState, check_transition
 from circus_web_stack.protocol.pubsub import notice_payload
-from circus_web_stack.runtime.hooks import HookRunner
+from circus_web_stack.runtime.config_reload import apply_config_file
+from circus_web_stack.runtime.on_demand import OnDemandStarter
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
 from circus_web_stack.runtime.socket_activation import open_sockets
 from circus_web_stack.runtime.sockets import (
-    BoundSocket,
     SocketSet,
-    adjust_in_place,
-    bind_socket,
-    same_address,
 )
 from circus_web_stack.runtime.watcher import Watcher
 
@@ -64,13 +61,13 @@ class Arbiter:
         self.sockets = SocketSet()
         self.state = DaemonState.STARTING
         self.started_at = time.time()
-        self.event_listeners: list[EventListener] = [self._rearm_on_demand]
+        self.on_demand = OnDemandStarter(self)
+        self.event_listeners: list[EventListener] = [self.on_demand.rearm_when_stopped]
         self.milestone_listeners: list[MilestoneListener] = []
         self.exit_code = 0  # what circusd exits with; request_exit sets it
         # (watcher name, stream) -> what the pump writes to: the output tap's wrapper, set by the
         # runtime.output_tap extension while it runs (the console's live tail); None: the stream itself.
         self.tap_output: Callable[[str, Any], Any] | None = None
-        self._on_demand: dict[str, list[gevent.Greenlet]] = {}  # watcher -> its socket waiters
         # add, rm and reloadconfig change the set of watchers one at a time (other commands go on)
         self._changing_watchers = gevent.lock.RLock()
         self.extensions: list[Extension] = list(extensions)
@@ -212,7 +209,7 @@ class Arbiter:
             if watcher is None:  # removed meanwhile (during a warmup_delay)
                 continue
             if names is None and watcher.config.on_demand and watcher.config.use_sockets:
-                self._start_on_demand(watcher)
+                self.on_demand.arm(watcher)
                 continue
             try:
                 results[name] = watcher.start()
@@ -224,54 +221,6 @@ class Arbiter:
             if self.config.daemon.warmup_delay > 0 and i < len(order) - 1:
                 gevent.sleep(self.config.daemon.warmup_delay)
         return results
-
-    def _start_on_demand(self, watcher: Watcher) -> None:
-        """on_demand: start `watcher` when a connection waits on one of the sockets it uses (the kernel
-        queues it meanwhile). A greenlet per socket, waiting on readability: no polling. Armed again
-        whenever the watcher stops, and after a reloadconfig rebinds its sockets."""
-        self._cancel_on_demand(watcher.name)
-        if not self._is_current(watcher):
-            return  # removed (its stop announced "stop" before it left): nothing to wait for
-        names = watcher.config.referenced_sockets() or set(self.sockets.fds())
-        listeners = [self.sockets.get(n) for n in names if self.sockets.get(n) is not None]
-        if not listeners:
-            watcher.start()
-            return
-        log.info(
-            "%s starts on demand, at the first connection to %s",
-            watcher.name,
-            ", ".join(b.address for b in listeners),
-        )
-        hub = gevent.get_hub()
-
-        def wait_then_start(fd: int) -> None:
-            io = hub.loop.io(fd, 1)
-            try:
-                hub.wait(io)
-            finally:
-                io.close()
-            for other in self._on_demand.pop(watcher.name, []):
-                if other is not gevent.getcurrent():
-                    other.kill(block=False)
-            if watcher.at_rest and self.state == DaemonState.RUNNING and self._is_current(watcher):
-                log.info("%s: a connection is waiting; starting on demand", watcher.name)
-                watcher.start()
-
-        self._on_demand[watcher.name] = [gevent.spawn(wait_then_start, b.fd) for b in listeners]
-
-    def _cancel_on_demand(self, name: str) -> None:
-        for waiter in self._on_demand.pop(name, []):
-            waiter.kill(block=False)
-
-    def _is_current(self, watcher: Watcher) -> bool:
-        """Still this daemon's watcher: not removed, nor replaced by another of the same name."""
-        return self.watchers.get(watcher.name) is watcher and not watcher.removed
-
-    def _rearm_on_demand(self, watcher_name: str, event: str, payload: dict[str, Any]) -> None:
-        """An on_demand watcher that stopped waits for the next connection again."""
-        watcher = self.watchers.get(watcher_name)
-        if event == "stop" and watcher is not None and watcher.config.on_demand and not self.stopping:
-            gevent.spawn(self._start_on_demand, watcher)
 
     def stop_watchers(self, names: Iterable[str] | None = None, *, fast: bool = False) -> dict[str, Any]:
         """Stop in reverse priority; watchers of equal priority stop together."""
@@ -394,7 +343,7 @@ class Arbiter:
             self.watchers[wcfg.name] = watcher
             self._emit(wcfg.name, Added.event, notice_payload(Added(), time.time()))
         if start and wcfg.on_demand and wcfg.use_sockets:
-            self._start_on_demand(watcher)
+            self.on_demand.arm(watcher)
         elif start:
             watcher.start()
         return watcher
@@ -402,7 +351,7 @@ class Arbiter:
     def remove_watcher(self, name: str, *, nostop: bool = False) -> None:
         with self._changing_watchers:
             watcher = self.get_watcher(name)  # under the lock: a command before may have removed it
-            self._cancel_on_demand(watcher.name)
+            self.on_demand.cancel(watcher.name)
             watcher.remove(nostop=nostop)
             del self.watchers[watcher.name]
             self._emit(watcher.name, Removed.event, notice_payload(Removed(), time.time()))
@@ -436,93 +385,6 @@ class Arbiter:
         with self._changing_watchers:
             self._announce(DaemonMilestone.RELOADING)
             try:
-                return self._reload_config(path)
+                return apply_config_file(self, path)
             finally:
                 self._announce(DaemonMilestone.RELOADED)
-
-    def _reload_config(self, path: str | None) -> dict[str, list[str]]:
-        source = path or self.config.path
-        if source is None:
-            raise ClientError("this daemon was not started from a config file; nothing to reload")
-        try:
-            new = load_config(source)
-        except ConfigError as exc:
-            raise ClientError(f"the new configuration is invalid, nothing changed: {exc}") from exc
-        change = diff(self.config, new)
-        if change.daemon_changed:
-            log.warning(
-                "[circus] options changed (%s); they take effect when circusd restarts",
-                ", ".join(change.daemon_keys),
-            )
-        # Against what runs, not only the last file: an `rm` since then leaves a watcher of the file to
-        # start again, an `add` of a name the file now has takes the file's config.
-        running = set(self.watchers)
-        removed = [n for n in change.removed_watchers if n in running]
-        scaled = [n for n in change.scaled_only if n in running]
-        changed = [n for n in change.changed_watchers if n in running]
-        adopted = [n for n in change.added_watchers if n in running]
-        added = [w.name for w in new.watchers if w.name not in running]
-        for name in (*added, *changed, *adopted):
-            try:  # resolve every new hook first: one that cannot be imported must change nothing
-                HookRunner(dict(new.watcher(name).hooks))
-            except ConfigError as exc:
-                raise ClientError(f"the new configuration is invalid, nothing changed: {exc}") from exc
-        retired = self._stage_sockets(new, change)
-        self.config = new
-        failures: list[str] = []
-        for name in removed:
-            self.remove_watcher(name)
-        for name in scaled:
-            self.watchers[name].set_numprocesses(new.watcher(name).numprocesses)
-        for name in (*changed, *adopted):
-            moved = any(opt.startswith("socket:") for opt in change.changed_options.get(name, ()))
-            try:
-                self.watchers[name].update_config(new.watcher(name), force_reload=moved)
-            except ClientError as exc:
-                failures.append(exc.reason)
-                # Remember what the watcher really runs, so the next reloadconfig tries again.
-                kept = self.watchers[name].config
-                self.config = replace(
-                    self.config, watchers=tuple(kept if w.name == name else w for w in self.config.watchers)
-                )
-        for name in added:
-            self.add_watcher(new.watcher(name), start=new.watcher(name).autostart)
-        for watcher in self.watchers.values():  # waiters on a socket bound anew wait on the new one
-            if watcher.name in self._on_demand and watcher.at_rest:
-                self._start_on_demand(watcher)
-        for old in retired:
-            old.close()
-        for name in change.removed_sockets:
-            self.sockets.remove(name)
-        if failures:
-            raise ClientError(
-                "reloadconfig applied the rest, but: " + "; ".join(failures), Errno.COMMAND_ERROR
-            )
-        return {"added": added, "removed": removed, "changed": [*changed, *adopted], "scaled": scaled}
-
-    def _stage_sockets(self, new: Config, change: Any) -> list[BoundSocket]:
-        """Bind added and changed sockets, all or nothing, and put them in place; return the old
-        sockets to close once the watchers have moved. A change that keeps the address (backlog,
-        blocking) is applied to the open socket: binding the same address twice is not possible."""
-        staged: dict[str, BoundSocket] = {}
-        try:
-            for name in (*change.added_sockets, *change.changed_sockets):
-                scfg = new.socket(name)
-                old = self.sockets.get(name)
-                if old is not None and same_address(self.config.socket(name), scfg):
-                    adjust_in_place(old, scfg)
-                    continue
-                staged[name] = bind_socket(scfg)
-        except OSError as exc:
-            for bound in staged.values():
-                bound.close()
-            raise ClientError(
-                f"the new configuration cannot bind its sockets, nothing changed: {exc}"
-            ) from exc
-        retired = []
-        for name, bound in staged.items():
-            old = self.sockets.get(name)
-            self.sockets.add(bound)
-            if old is not None:
-                retired.append(old)
-        return retired

@@ -35,7 +35,6 @@ from circus_web_stack.core.events import (
     StopRequested,
 )
 from circus_web_stack.core.notices import Notice, Updated
-from circus_web_stack.core.settings import FlappingRule, LifecycleSettings, Readiness
 from circus_web_stack.core.states import AT_REST_PHASES, CIRCUS_STATUS, LIVE_PROCESS_STATES, WatcherPhase
 from circus_web_stack.core.watcher_model import WatcherModel
 from circus_web_stack.protocol.pubsub import notice_payload
@@ -46,6 +45,7 @@ from circus_web_stack.runtime.streams.base import Stream
 from circus_web_stack.runtime.system import REAL_SYSTEM, System
 from circus_web_stack.runtime.watcher.driver import Driver
 from circus_web_stack.runtime.watcher.executor import Executor
+from circus_web_stack.runtime.watcher.settings import lifecycle_settings
 from circus_web_stack.runtime.watcher.spawning import SpawnSpecBuilder
 from circus_web_stack.runtime.watcher.streams import WatcherStreams, open_configured_streams, streams_changed
 
@@ -53,31 +53,6 @@ if TYPE_CHECKING:
     from circus_web_stack.runtime.arbiter import Arbiter, EventListener
 
 log = logging.getLogger("circus_web_stack.watcher")
-
-
-def lifecycle_settings(cfg: WatcherConfig, system: System) -> LifecycleSettings:
-    """What the state machine needs of a config (core cannot read config objects)."""
-    spec = cfg.flapping
-    return LifecycleSettings(
-        numprocesses=cfg.numprocesses,
-        warmup_delay_s=cfg.warmup_delay,
-        graceful_timeout_s=cfg.graceful_timeout,
-        stop_signal=cfg.stop_signal,
-        stop_children=cfg.stop_children,
-        ready_timeout_s=cfg.ready_timeout,
-        readiness=Readiness(cfg.readiness),
-        max_age_s=cfg.max_age,
-        max_age_variance_s=cfg.max_age_variance,
-        respawn=cfg.respawn,
-        max_surge=cfg.max_surge,
-        scale_down=cfg.scale_down,
-        send_hup=cfg.send_hup,
-        # No lowering when circusd could not give the priority back.
-        startup_nice=cfg.startup_nice if system.can_restore_priority() else 0,
-        singleton=cfg.singleton,
-        hooks=frozenset(cfg.hooks),
-        flapping=FlappingRule(spec.attempts, spec.window, spec.retry_in, spec.max_retry, cfg.max_retry),
-    )
 
 
 @dataclass
@@ -110,7 +85,8 @@ class Watcher:
         given = {"cmd": cmd, "numprocesses": numprocesses, **options}
         if args is not None:
             given["args"] = args
-        self._attach(parse_watcher(name, given, source=f"Watcher({name!r})"))
+        config = parse_watcher(name, given, source=f"Watcher({name!r})")
+        self._attach(config, None, None, None, None, REAL_SYSTEM)
         self.prereload_fn = prereload_fn
 
     @classmethod
@@ -126,22 +102,20 @@ class Watcher:
     ) -> Watcher:
         """A watcher for a validated config; under an Arbiter, which passes sockets and the event sink."""
         watcher = cls.__new__(cls)
-        watcher._attach(
-            config, sockets=sockets, arbiter=arbiter, emit=emit, notify_socket=notify_socket, system=system
-        )
+        watcher._attach(config, sockets, arbiter, emit, notify_socket, system)
         watcher.prereload_fn = None
         return watcher
 
     def _attach(
         self,
         config: WatcherConfig,
-        *,
-        sockets: SocketSet | None = None,
-        arbiter: Arbiter | None = None,
-        emit: EventListener | None = None,
-        notify_socket: str | None = None,
-        system: System = REAL_SYSTEM,
+        sockets: SocketSet | None,
+        arbiter: Arbiter | None,
+        emit: EventListener | None,
+        notify_socket: str | None,
+        system: System,
     ) -> None:
+        """What both constructors share; from_config's keywords are the one place they are named."""
         self.config = config
         self.system = system
         self.sockets = sockets
