@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from circus_web_stack.cli.argv import PROG, global_parser
-from circus_web_stack.cli.client import CURVE_CLIENT_KEY_ENV, CURVE_SERVER_KEY_ENV, default_endpoint
 from circus_web_stack.cli.common import exit_quietly_on_closed_stdout
 from circus_web_stack.cli.exit_codes import EXIT_OK
 from circus_web_stack.cli.grammar import GRAMMAR, UsageError
 from circus_web_stack.cli.help import print_completion, print_help, usage_failure
 from circus_web_stack.cli.session import Options, Session, run_command
+from circus_web_stack.client.daemon import CURVE_CLIENT_KEY_ENV, CURVE_SERVER_KEY_ENV, default_endpoint
 
 
 @exit_quietly_on_closed_stdout

@@ -23,7 +23,7 @@ LOG_FORMAT = "%(asctime)s circusd-stats[%(process)d] [%(levelname)s] %(message)s
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from circus_web_stack.cli.client import default_endpoint
+    from circus_web_stack.client.daemon import default_endpoint
     from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 
     defaults = default_endpoints(default_runtime_dir(os.environ, os.getuid()))
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("circus_web_stack.stats")
     import zmq
 
-    from circus_web_stack.cli.client import CircusClient, CurveKeys
+    from circus_web_stack.client.daemon import CircusClient, CurveKeys
     from circus_web_stack.core.errors import ConfigError
     from circus_web_stack.runtime.stats.streamer import DaemonGone, StatsStreamer
 

@@ -38,7 +38,7 @@ def default_secret_file(env: dict[str, str] | os._Environ[str] = os.environ) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from circus_web_stack.cli.client import add_curve_key_arguments
+    from circus_web_stack.cli.common import add_curve_key_arguments
 
     parser = argparse.ArgumentParser(
         prog="circushttpd",
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"circushttpd: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_BIND
-    from circus_web_stack.cli.client import default_endpoint
+    from circus_web_stack.client.daemon import default_endpoint
 
     endpoints = args.endpoint or [default_endpoint()]
     host, port = listener.getsockname()[:2]
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _curve(args: argparse.Namespace):  # -> CurveKeys | None
-    from circus_web_stack.cli.client import CurveKeys, curve_keys_from_options
+    from circus_web_stack.client.daemon import CurveKeys, curve_keys_from_options
 
     if args.curve_key_file:
         import zmq.auth

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import ParamSpec
 
 from circus_web_stack.cli.exit_codes import EXIT_CLOSED_PIPE
+from circus_web_stack.client.daemon import CURVE_CLIENT_KEY_ENV, CURVE_SERVER_KEY_ENV
 from circus_web_stack.protocol.stats import NOT_AVAILABLE
 
 P = ParamSpec("P")
@@ -74,3 +75,18 @@ def silence_stdout() -> None:
         pass
     finally:
         os.close(devnull)
+
+
+def add_curve_key_arguments(parser: argparse.ArgumentParser) -> None:
+    """circusctl's --curve-server-key and --curve-client-key (defaults from their environment
+    variables), for every tool that talks to a daemon over CurveZMQ."""
+    parser.add_argument(
+        "--curve-server-key",
+        default=os.environ.get(CURVE_SERVER_KEY_ENV),
+        help=f"circusd's CURVE public key, Z85 or a file (${CURVE_SERVER_KEY_ENV})",
+    )
+    parser.add_argument(
+        "--curve-client-key",
+        default=os.environ.get(CURVE_CLIENT_KEY_ENV),
+        help=f"this client's CURVE secret key file (${CURVE_CLIENT_KEY_ENV})",
+    )

@@ -10,13 +10,6 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from circus_web_stack.cli.argv import PROG
-from circus_web_stack.cli.client import (
-    CURVE_CLIENT_KEY_ENV,
-    CURVE_SERVER_KEY_ENV,
-    DEFAULT_TIMEOUT_S,
-    ENDPOINT_ENV,
-    WAITING_TIMEOUT_S,
-)
 from circus_web_stack.cli.exit_codes import (
     EXIT_CLOSED_PIPE,
     EXIT_ERROR_REPLY,
@@ -25,6 +18,13 @@ from circus_web_stack.cli.exit_codes import (
     EXIT_USAGE,
 )
 from circus_web_stack.cli.grammar import GRAMMAR, Grammar
+from circus_web_stack.client.daemon import (
+    CURVE_CLIENT_KEY_ENV,
+    CURVE_SERVER_KEY_ENV,
+    DEFAULT_TIMEOUT_S,
+    ENDPOINT_ENV,
+    WAITING_TIMEOUT_S,
+)
 
 LOCAL_COMMANDS = {
     "help": "Show help for circusctl or a command",

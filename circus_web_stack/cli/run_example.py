@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from circus_web_stack.cli.client import CallError, CircusClient
 from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_SETUP
+from circus_web_stack.client.daemon import CallError, CircusClient
 from circus_web_stack.config.loader import load_config
 from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir

@@ -17,7 +17,12 @@ import zmq
 
 from circus_web_stack.cli.argv import GLOBAL_OPTIONS, PROG, command_parser, properties_of
 from circus_web_stack.cli.circus_text import render_circus_text
-from circus_web_stack.cli.client import (
+from circus_web_stack.cli.exit_codes import EXIT_ERROR_REPLY, EXIT_OK, EXIT_UNREACHABLE
+from circus_web_stack.cli.grammar import GRAMMAR, UsageError
+from circus_web_stack.cli.help import command_help, usage_failure
+from circus_web_stack.cli.progress import ReloadProgress
+from circus_web_stack.cli.render import render_error, render_json, render_reply
+from circus_web_stack.client.daemon import (
     DEFAULT_TIMEOUT_S,
     ENDPOINT_ENV,
     WAITING_TIMEOUT_S,
@@ -29,11 +34,6 @@ from circus_web_stack.cli.client import (
     curve_keys_from_options,
     iter_messages,
 )
-from circus_web_stack.cli.exit_codes import EXIT_ERROR_REPLY, EXIT_OK, EXIT_UNREACHABLE
-from circus_web_stack.cli.grammar import GRAMMAR, UsageError
-from circus_web_stack.cli.help import command_help, usage_failure
-from circus_web_stack.cli.progress import ReloadProgress
-from circus_web_stack.cli.render import render_error, render_json, render_reply
 from circus_web_stack.core.errors import ClientError
 from circus_web_stack.core.suggest import did_you_mean
 from circus_web_stack.protocol.commands import validate

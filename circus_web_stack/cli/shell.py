@@ -12,11 +12,11 @@ from types import ModuleType
 from typing import TextIO
 
 from circus_web_stack.cli.argv import PROG
-from circus_web_stack.cli.client import CallError
 from circus_web_stack.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from circus_web_stack.cli.grammar import GRAMMAR, Arity
 from circus_web_stack.cli.help import print_help
 from circus_web_stack.cli.session import Session, run_command
+from circus_web_stack.client.daemon import CallError
 
 HISTORY_FILE = "~/.circusctl_history"
 NAME_CACHE_S = 5.0  # how long tab completion reuses the watcher names it asked for

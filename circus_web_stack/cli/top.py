@@ -22,15 +22,11 @@ from collections.abc import Iterator
 from rich.console import Console, RenderableType
 
 from circus_web_stack import __version__
-from circus_web_stack.cli.client import (
-    add_curve_key_arguments,
-    apply_curve,
-    curve_keys_from_options,
-)
-from circus_web_stack.cli.common import exit_quietly_on_closed_stdout
+from circus_web_stack.cli.common import add_curve_key_arguments, exit_quietly_on_closed_stdout
 from circus_web_stack.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from circus_web_stack.cli.top_model import SORT_KEYS, TopState, View, handle_key
 from circus_web_stack.cli.top_screen import describe_silence, render
+from circus_web_stack.client.daemon import apply_curve, curve_keys_from_options
 from circus_web_stack.protocol.stats import STATS_TOPIC_PREFIX
 
 # ---------------------------------------------------------------------------------------------------

@@ -216,7 +216,7 @@ class Daemon:
 
     def client(self, timeout: float = 10.0):
         """A CircusClient on this daemon's control socket, once the daemon answers."""
-        from circus_web_stack.cli.client import CircusClient
+        from circus_web_stack.client.daemon import CircusClient
 
         self.wait_log(r"control endpoint on ", 10)
         return CircusClient(self.endpoint, timeout=timeout)

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 
 import gevent
 
-from circus_web_stack.cli.client import CallError
+from circus_web_stack.client.daemon import CallError
 from circus_web_stack.protocol.commands import get_command
 from circus_web_stack.web import auth
 from circus_web_stack.web.auth import Role, Session

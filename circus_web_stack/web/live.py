@@ -18,7 +18,7 @@ from typing import Any
 
 import gevent
 
-from circus_web_stack.cli.client import CallError, CircusClient, CurveKeys, ReplyError, iter_messages
+from circus_web_stack.client.daemon import CallError, CircusClient, CurveKeys, ReplyError, iter_messages
 from circus_web_stack.config.substitution import referenced_sockets
 from circus_web_stack.protocol.pubsub import (
     OUTPUT_TOPIC_PREFIX,

@@ -9,7 +9,7 @@ import sys
 from chaussette_compat.backends import ServeContext
 from chaussette_compat.backends.gevent_server import GeventServer
 from chaussette_compat.options import Options
-from circus_web_stack.cli.client import CurveKeys
+from circus_web_stack.client.daemon import CurveKeys
 from circus_web_stack.web.app import ConsoleApp, Credentials
 from circus_web_stack.web.channel import Channel
 from circus_web_stack.web.live import DaemonView

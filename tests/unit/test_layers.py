@@ -1,4 +1,4 @@
-"""The layering of DESIGN.md, enforced: core <- config, protocol <- runtime <- cli, web; core is pure;
+"""The layering of DESIGN.md, enforced: core <- config, protocol <- runtime, client <- cli, web; core is pure;
 chaussette_compat stands alone."""
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ ALLOWED = {
     "config": {"core"},
     "protocol": {"core"},
     "runtime": {"core", "config", "protocol"},
-    # cli/circushttpd.py is the console's entry point; web uses cli/client.py (the one daemon client)
-    "cli": {"core", "config", "protocol", "runtime", "web"},
-    "web": {"core", "config", "protocol", "cli"},
+    # talking to daemons: the one daemon client (and, beside it, fleets)
+    "client": {"core", "protocol"},
+    # cli/circushttpd.py is the console's entry point
+    "cli": {"core", "config", "protocol", "runtime", "client", "web"},
+    "web": {"core", "config", "protocol", "client"},
 }
 # Third-party and stdlib modules that would make core impure (I/O, processes, clocks).
 IMPURE_MODULES = {"gevent", "zmq", "psutil", "socket", "subprocess", "threading", "select", "selectors"}

@@ -9,7 +9,7 @@ import threading
 import pytest
 import zmq
 
-from circus_web_stack.cli.client import (
+from circus_web_stack.client.daemon import (
     CallTimeout,
     CircusClient,
     ReplyError,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from circus_web_stack.cli.client import iter_messages
+from circus_web_stack.client.daemon import iter_messages
 from circus_web_stack.testing.harness import Daemon
 
 

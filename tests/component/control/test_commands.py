@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from circus_web_stack.cli.client import CallTimeout
+from circus_web_stack.client.daemon import CallTimeout
 from circus_web_stack.testing.programs import held_script, stubborn_script
 from circus_web_stack.testing.waiting import wait_until
 

@@ -10,7 +10,7 @@ import time
 import psutil
 import pytest
 
-from circus_web_stack.cli.client import CircusClient
+from circus_web_stack.client.daemon import CircusClient
 from circus_web_stack.protocol.pubsub import Event
 from circus_web_stack.runtime.sampling import Sampler
 from circus_web_stack.runtime.stats.streamer import StatsStreamer

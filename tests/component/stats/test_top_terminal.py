@@ -15,7 +15,7 @@ import pytest
 import zmq
 import zmq.auth
 
-from circus_web_stack.cli.client import load_curve_keys
+from circus_web_stack.client.daemon import load_curve_keys
 from circus_web_stack.testing.curve import make_curve_files
 from circus_web_stack.testing.waiting import wait_until
 

@@ -8,7 +8,6 @@ the process, so a blocking call never freezes a gevent hub.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -85,21 +84,6 @@ def load_curve_keys(server_key: str, client_key: str | None = None) -> CurveKeys
         if client_secret is None:
             raise ValueError(f"{client_key}: no secret key in it (give the .key_secret file)")
     return CurveKeys(server_public, client_public, client_secret)
-
-
-def add_curve_key_arguments(parser: argparse.ArgumentParser) -> None:
-    """circusctl's --curve-server-key and --curve-client-key (defaults from their environment
-    variables), for every tool that talks to a daemon over CurveZMQ."""
-    parser.add_argument(
-        "--curve-server-key",
-        default=os.environ.get(CURVE_SERVER_KEY_ENV),
-        help=f"circusd's CURVE public key, Z85 or a file (${CURVE_SERVER_KEY_ENV})",
-    )
-    parser.add_argument(
-        "--curve-client-key",
-        default=os.environ.get(CURVE_CLIENT_KEY_ENV),
-        help=f"this client's CURVE secret key file (${CURVE_CLIENT_KEY_ENV})",
-    )
 
 
 def curve_keys_from_options(server_key: str | None, client_key: str | None) -> CurveKeys | None:
