@@ -28,6 +28,7 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m circus_web_stack.config.docs > docs/options.md
 	$(BIN)/python -m circus_web_stack.cli.command_docs > docs/commands.md
+	$(BIN)/python -m circus_web_stack.cli.states_docs > docs/states.md
 
 # Side-by-side benchmarks (peers install into their own venvs; wrk comes from apt when missing).
 bench: bench-http bench-control bench-rolling

@@ -58,6 +58,13 @@ class ClientError(Exception):
         super().__init__(reason)
 
 
+class WatcherNotFound(ClientError, KeyError):
+    """No watcher has that name. A KeyError too, as Circus's `arbiter.get_watcher` raises one."""
+
+    def __str__(self) -> str:  # KeyError's own would quote the reason
+        return self.reason
+
+
 class SocketBindError(Exception):
     """One or more listening sockets could not be bound; none of them is left open."""
 

@@ -19,6 +19,8 @@ CommandId = int
 
 @dataclass(frozen=True)
 class StartRequested:
+    """`start`: bring up numprocesses processes."""
+
     command: CommandId
 
 
@@ -33,6 +35,8 @@ class StopRequested:
 
 @dataclass(frozen=True)
 class RestartRequested:
+    """`restart`: every process stopped, then numprocesses started."""
+
     command: CommandId
 
 
@@ -43,6 +47,8 @@ class HurryRequested:
 
 @dataclass(frozen=True)
 class ScaleRequested:
+    """`incr`, `decr` or `set numprocesses`: the new desired count."""
+
     command: CommandId
     numprocesses: int
 
@@ -97,11 +103,15 @@ class StartPrepared:
 
 @dataclass(frozen=True)
 class StartRefused:
+    """The before_start hook failed or a stream could not open: the start fails, nothing spawned."""
+
     reason: str  # the before_start hook failed, or a stream cannot open
 
 
 @dataclass(frozen=True)
 class ProcessSpawned:
+    """A process was forked and exec'd in slot `wid`."""
+
     wid: int
     pid: int
     expiry_fraction: float = 0.0  # drawn at random by the runtime, in [0, 1): spreads max_age
@@ -109,17 +119,23 @@ class ProcessSpawned:
 
 @dataclass(frozen=True)
 class SpawnFailed:
+    """A spawn in slot `wid` failed before the program ran (command not found, a bad working_dir)."""
+
     wid: int
     reason: str  # what the operator reads: "command not found: ...", "working_dir ... does not exist"
 
 
 @dataclass(frozen=True)
 class ProcessReady:
+    """A process said READY=1 (or, without readiness, warmup passed)."""
+
     pid: int
 
 
 @dataclass(frozen=True)
 class ProcessExited:
+    """A process was reaped."""
+
     pid: int
     exit_code: int  # the exit status, or -signum
     stderr_tail: tuple[str, ...] = ()  # its last stderr lines, to say why it failed
@@ -127,12 +143,16 @@ class ProcessExited:
 
 @dataclass(frozen=True)
 class ReadyTimedOut:
+    """A process did not report ready within ready_timeout."""
+
     pid: int
     stderr_tail: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class TimerFired:
+    """A named timer came due (warmup, graceful_timeout, max_age, retry_in, ...)."""
+
     key: TimerKey
 
 

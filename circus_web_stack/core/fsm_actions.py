@@ -408,7 +408,7 @@ def finish_stop_if_done(m: WatcherModel, fx: Effects) -> None:
     fx.append(Publish(Stopped()))
     cmd, m.command = m.command, None
     for waiter in plan.waiters:
-        fx.append(Complete(waiter, {"stopped": []}))
+        fx.append(Complete(waiter.id, {"stopped": waiter.stopped}))
     if cmd is not None and cmd.kind == CommandKind.RESTART:
         begin_start(m, cmd.id, fx, kind=CommandKind.RESTART, stopped=cmd.stopped)
     elif cmd is not None:

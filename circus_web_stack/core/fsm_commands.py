@@ -67,23 +67,39 @@ def _stop(m: WatcherModel, ev: StopRequested, now: float, fx: Effects) -> None:
     if m.phase in _AT_REST:
         fx.append(Complete(ev.command, {"stopped": []}))
     elif m.phase == P.STOPPING:
-        assert m.stop is not None
-        if m.command is None:  # a stop of its own (flapping, a hook): this command's now
-            m.stop.cause = StopCause.COMMAND
-            m.command = PendingCommand(ev.command, CommandKind.STOP, stopped=sorted(m.processes))
-        else:
-            m.stop.waiters.append(ev.command)
-        if ev.fast and not m.stop.fast:
-            m.stop.fast = True
+        plan = m.stop
+        assert plan is not None
+        _drop_queued_start(m, f"stop {m.name}", fx)
+        own = m.command
+        this = PendingCommand(ev.command, CommandKind.STOP, stopped=sorted(m.processes))
+        if own is not None and own.kind in (CommandKind.STOP, CommandKind.REMOVE):
+            plan.waiters.append(this)  # answered when that command's stop ends
+        else:  # a stop of its own (flapping, a hook) or a restart's first half: it ends here, stopped
+            if own is not None:
+                fx.append(Fail(own.id, f"restart of {m.name} interrupted by stop", Errno.COMMAND_ERROR))
+            plan.cause = StopCause.COMMAND
+            m.command = this
+        if ev.fast and not plan.fast:
+            plan.fast = True
             hurry(m, now, fx)
     else:
         command = PendingCommand(ev.command, CommandKind.STOP)
         begin_stop(m, StopCause.COMMAND, now, fx, command=command, fast=ev.fast)
 
 
+def _drop_queued_start(m: WatcherModel, by: str, fx: Effects) -> None:
+    """A start (or restart) waiting for the stop under way to end fails: a later command overtook it."""
+    if m.stop is not None and m.stop.then_start is not None:
+        fx.append(Fail(m.stop.then_start, f"start of {m.name} interrupted by {by}", Errno.COMMAND_ERROR))
+        m.stop.then_start = None
+
+
 def _restart(m: WatcherModel, ev: RestartRequested, now: float, fx: Effects) -> None:
     if m.phase in _AT_REST:
         begin_start(m, ev.command, fx, kind=CommandKind.RESTART)
+    elif m.phase == P.STOPPING:  # a stop under way (a `stop`, a give-up) does the stopping half
+        assert m.stop is not None
+        m.stop.then_start = ev.command
     else:
         begin_stop(m, StopCause.COMMAND, now, fx, command=PendingCommand(ev.command, CommandKind.RESTART))
 
@@ -139,7 +155,9 @@ def _kill(m: WatcherModel, ev: KillRequested, now: float, fx: Effects) -> None:
 
 
 def _remove(m: WatcherModel, ev: RemoveRequested, now: float, fx: Effects) -> None:
+    by = f"rm {m.name}"
     if ev.nostop:
+        _abandon_stop(m, f"{by} --nostop", fx)
         pids = sorted(m.processes)
         for key in list(m.timers):
             cancel_timer(m, key, fx)
@@ -149,9 +167,33 @@ def _remove(m: WatcherModel, ev: RemoveRequested, now: float, fx: Effects) -> No
     elif m.phase in _AT_REST:
         m.phase = P.REMOVED
         fx.append(Complete(ev.command))
+    elif m.phase == P.STOPPING:  # the stop under way ends in the removal
+        plan = m.stop
+        assert plan is not None
+        _drop_queued_start(m, by, fx)
+        own = m.command
+        if own is not None and own.kind == CommandKind.STOP:
+            plan.waiters.append(own)
+        elif own is not None:
+            fx.append(Fail(own.id, f"{own.kind} of {m.name} interrupted by {by}", Errno.COMMAND_ERROR))
+        plan.cause = StopCause.REMOVE
+        m.command = PendingCommand(ev.command, CommandKind.REMOVE, stopped=sorted(m.processes))
     else:
         command = PendingCommand(ev.command, CommandKind.REMOVE)
-        begin_stop(m, StopCause.REMOVE, now, fx, command=command, interrupted_by=f"rm {m.name}")
+        begin_stop(m, StopCause.REMOVE, now, fx, command=command, interrupted_by=by)
+
+
+def _abandon_stop(m: WatcherModel, by: str, fx: Effects) -> None:
+    """rm --nostop during a stop: the processes are left running, so whatever waited for the stop fails."""
+    plan = m.stop
+    if plan is None:
+        return
+    _drop_queued_start(m, by, fx)
+    waiting = [*([m.command] if m.command is not None else []), *plan.waiters]
+    for cmd in waiting:
+        fx.append(Fail(cmd.id, f"{cmd.kind} of {m.name} interrupted by {by}", Errno.COMMAND_ERROR))
+    m.command = None
+    m.stop = None
 
 
 def _hurry(m: WatcherModel, ev: HurryRequested, now: float, fx: Effects) -> None:

@@ -21,14 +21,27 @@ class ProcessState(StrEnum):
 
 
 class WatcherPhase(StrEnum):
-    STOPPED = "stopped"  # no process; nothing respawns
-    STARTING = "starting"  # a start command is bringing up numprocesses
-    RUNNING = "running"  # keeping numprocesses live: respawn, scale, max_age recycling
-    ROLLING = "rolling"  # a rolling reload owns the process set (or rolls it back)
-    PAUSED = "paused"  # flapping: no respawn until the retry_in timer fires
-    STOPPING = "stopping"  # every process is being stopped
-    GIVEN_UP = "given up"  # stopped by flapping or a failing hook; a start tries again
-    REMOVED = "removed"  # by rm or reloadconfig: every later command is refused
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    ROLLING = "rolling"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    GIVEN_UP = "given up"
+    REMOVED = "removed"
+
+
+# What each phase means (docs/states.md shows it).
+PHASE_MEANINGS: dict[WatcherPhase, str] = {
+    WatcherPhase.STOPPED: "no process; nothing respawns",
+    WatcherPhase.STARTING: "a start command is bringing up numprocesses",
+    WatcherPhase.RUNNING: "keeping numprocesses live: respawn, scale, max_age recycling",
+    WatcherPhase.ROLLING: "a rolling reload owns the process set (or rolls it back)",
+    WatcherPhase.PAUSED: "flapping: no respawn until the retry_in timer fires",
+    WatcherPhase.STOPPING: "every process is being stopped",
+    WatcherPhase.GIVEN_UP: "stopped by flapping or a failing hook; a start tries again",
+    WatcherPhase.REMOVED: "by rm or reloadconfig: every later command is refused",
+}
 
 
 # `status` answers in Circus's four words (PROTOCOL.md: stopped, starting, active, stopping).

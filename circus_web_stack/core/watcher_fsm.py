@@ -70,7 +70,7 @@ from circus_web_stack.core.fsm_commands import COMMAND_HANDLERS, replan
 from circus_web_stack.core.notices import Reaped, Spawned
 from circus_web_stack.core.scale import expiry_deadline
 from circus_web_stack.core.settings import Readiness
-from circus_web_stack.core.states import AT_REST_PHASES, SUPERVISING_PHASES, ProcessState, WatcherPhase
+from circus_web_stack.core.states import SUPERVISING_PHASES, ProcessState, WatcherPhase
 from circus_web_stack.core.timers import PROCESS_TIMER_KINDS, TimerKey, TimerKind
 from circus_web_stack.core.watcher_model import (
     ProcessRecord,
@@ -79,52 +79,78 @@ from circus_web_stack.core.watcher_model import (
 )
 
 P = WatcherPhase
-_ALL = frozenset(P)
-_SUPERVISING = SUPERVISING_PHASES
-_AT_REST = AT_REST_PHASES
-_STOP_OUTCOMES = frozenset({P.STOPPING, P.STOPPED, P.GIVEN_UP, P.REMOVED, P.STARTING})
-# Where a fact about a process may lead from a supervising phase: a respawn, a pause, a give-up or
-# no-respawn stop (which ends at once when nothing is left), a roll-back back to running.
-_FACT_OUTCOMES = frozenset({P.STARTING, P.RUNNING, P.PAUSED, P.STOPPING, P.STOPPED, P.GIVEN_UP})
+ST, SG, RU, RO, PA, SP, GU, RM = (
+    P.STOPPED,
+    P.STARTING,
+    P.RUNNING,
+    P.ROLLING,
+    P.PAUSED,
+    P.STOPPING,
+    P.GIVEN_UP,
+    P.REMOVED,
+)
+STAYS: frozenset[WatcherPhase] = frozenset()
 
 
-def _rows(phases: frozenset[WatcherPhase], outcomes: frozenset[WatcherPhase]) -> dict:
-    return {phase: outcomes for phase in phases}
+def _to(*phases: WatcherPhase) -> frozenset[WatcherPhase]:
+    return frozenset(phases)
 
 
-# (event type) -> {phase it may arrive in: the phases it may lead to}. A pair not listed is impossible:
-# the facade serialises commands, so a reload never arrives while a start is under way, and so on.
+def _stays(*phases: WatcherPhase) -> dict[WatcherPhase, frozenset[WatcherPhase]]:
+    return dict.fromkeys(phases, STAYS)
+
+
+# A stop that ends with the event: in the phase its cause names, or starting again (a restart, a start
+# that waited for it).
+_STOP_ENDS = _to(ST, GU, RM, SG)
+# After an unexpected exit or a failed spawn: a flapping pause, a give-up (stopping until the last
+# process is gone), or, respawn being off, a stop.
+_UNEXPECTED = _to(PA, SP, ST, GU)
+_ALL = tuple(P)
+_AT_REST_OR_GONE = (ST, GU, RM)
+
+# (event type) -> {phase it may arrive in: the phases it may lead to; STAYS: none}. A pair not listed is
+# impossible: the facade serialises the commands that take its lock (all but stop and hurry), so a
+# scale, a kill or an rm never arrives while a start or a reload is under way; a removed watcher
+# refuses every command. docs/states.md is generated from this table.
 TRANSITIONS: dict[type, dict[WatcherPhase, frozenset[WatcherPhase]]] = {
-    StartRequested: {
-        **_rows(_AT_REST, frozenset({P.STARTING})),
-        **_rows(frozenset({P.RUNNING, P.PAUSED}), frozenset()),
-        P.STOPPING: frozenset(),  # starts once the stop under way has ended
+    StartRequested: {ST: _to(SG), GU: _to(SG), **_stays(RU, PA, SP)},  # in SP: once the stop ends
+    StopRequested: {**dict.fromkeys((SG, RU, RO, PA), _to(SP, ST)), **_stays(ST, GU, SP)},
+    RestartRequested: {ST: _to(SG), GU: _to(SG), RU: _to(SP, SG), PA: _to(SP, SG), **_stays(SP)},
+    ScaleRequested: _stays(ST, RU, PA, SP, GU),
+    SettingsChanged: _stays(ST, RU, PA, SP, GU),
+    # RO: rolling; RU: nothing to replace, or send_hup; SP, SG: graceful=False is a restart.
+    # In SP it is refused: the watcher is on its way out.
+    ReloadRequested: {ST: _to(SG), GU: _to(SG), RU: _to(RO, SP, SG), PA: _to(RO, RU, SP, SG), **_stays(SP)},
+    KillRequested: _stays(ST, RU, PA, SP, GU),
+    RemoveRequested: {ST: _to(RM), GU: _to(RM), RU: _to(SP, RM), PA: _to(SP, RM), SP: _to(RM)},
+    HurryRequested: _stays(*_ALL),
+    # A stop may overtake a start before its preparation or its after_start hook reports.
+    StartPrepared: {**_stays(*_ALL), SG: _to(RU)},
+    StartRefused: {**_stays(*_ALL), SG: _to(ST)},
+    HookFinished: {**_stays(*_ALL), SG: _to(RU, SP, GU), PA: _to(SP, GU)},
+    HookFailed: {**dict.fromkeys((SG, RU, RO, PA), _to(SP, GU)), SP: _STOP_ENDS, **_stays(*_AT_REST_OR_GONE)},
+    # The facts about processes. ROLLING ends in RUNNING (done, or rolled back) whatever happens.
+    ProcessSpawned: {SG: _to(RU), RO: _to(RU), **_stays(RU, PA, SP, *_AT_REST_OR_GONE)},
+    SpawnFailed: {
+        SG: _to(PA, SP, GU),
+        RU: _to(PA, SP, GU),
+        PA: _to(SP, GU),
+        RO: _to(RU),
+        SP: _STOP_ENDS,
+        **_stays(*_AT_REST_OR_GONE),
     },
-    StopRequested: {
-        **_rows(_ALL - {P.REMOVED}, _STOP_OUTCOMES - {P.STARTING}),
+    ProcessReady: {SG: _to(RU), RO: _to(RU), **_stays(RU, PA, SP, *_AT_REST_OR_GONE)},
+    ProcessExited: {
+        SG: _UNEXPECTED | {RU},
+        RU: _UNEXPECTED,
+        PA: _UNEXPECTED - {PA},
+        RO: _to(RU),
+        SP: _STOP_ENDS,
+        **_stays(*_AT_REST_OR_GONE),
     },
-    RestartRequested: {
-        **_rows(_AT_REST, frozenset({P.STARTING})),
-        **_rows(frozenset({P.RUNNING, P.PAUSED}), frozenset({P.STOPPING, P.STARTING})),
-    },
-    ScaleRequested: _rows(_ALL - {P.REMOVED}, frozenset()),
-    SettingsChanged: _rows(_ALL - {P.REMOVED}, frozenset()),
-    ReloadRequested: {
-        **_rows(_AT_REST, frozenset({P.STARTING})),
-        **_rows(frozenset({P.RUNNING, P.PAUSED}), frozenset({P.ROLLING, P.RUNNING, P.STOPPING, P.STARTING})),
-        P.STOPPING: frozenset(),  # refused: the watcher is on its way out
-    },
-    KillRequested: _rows(_ALL - {P.REMOVED}, _FACT_OUTCOMES),
-    RemoveRequested: _rows(_ALL - {P.REMOVED}, frozenset({P.STOPPING, P.REMOVED})),
-    HurryRequested: _rows(_ALL, frozenset({P.STOPPED, P.GIVEN_UP, P.REMOVED})),
-    StartPrepared: {P.STARTING: frozenset({P.RUNNING, P.PAUSED}), **_rows(_ALL - {P.STARTING}, frozenset())},
-    StartRefused: {P.STARTING: frozenset({P.STOPPED}), **_rows(_ALL - {P.STARTING}, frozenset())},
-    HookFinished: _rows(_ALL, frozenset({P.RUNNING, P.STOPPING, P.GIVEN_UP})),
-    HookFailed: _rows(_ALL, frozenset({P.STOPPING, P.GIVEN_UP})),
-    **{
-        fact: {**_rows(_SUPERVISING, _FACT_OUTCOMES), **_rows(_ALL - _SUPERVISING, _STOP_OUTCOMES)}
-        for fact in (ProcessSpawned, SpawnFailed, ProcessReady, ProcessExited, ReadyTimedOut, TimerFired)
-    },
+    ReadyTimedOut: {RO: _to(RU), **_stays(SG, RU, PA, SP, *_AT_REST_OR_GONE)},
+    TimerFired: {SG: _to(RU), PA: _to(RU), RO: _to(RU), **_stays(RU, SP, *_AT_REST_OR_GONE)},
 }
 
 
@@ -349,7 +375,7 @@ def _hook_failed(m: WatcherModel, ev: HookFailed, now: float, fx: Effects) -> No
     rec = m.processes.get(ev.pid) if ev.pid is not None else None
     if rec is not None:
         stop_process(m, rec, f"{ev.hook} hook failed", now, fx, timeout_s=0)
-    if m.phase in _SUPERVISING:
+    if m.phase in SUPERVISING_PHASES:
         what = f" for pid {ev.pid}" if ev.pid is not None else ""
         fx.append(Log(ERROR, f"{m.name}: {ev.hook} hook failed{what}; stopping the watcher"))
         begin_stop(m, StopCause.HOOK_FAILED, now, fx, interrupted_by=f"a failed {ev.hook} hook")

@@ -87,7 +87,7 @@ class StopPlan:
     cause: StopCause
     fast: bool = False
     then_start: CommandId | None = None  # a start that came in while stopping
-    waiters: list[CommandId] = field(default_factory=list)  # more `stop` commands to answer
+    waiters: list[PendingCommand] = field(default_factory=list)  # more `stop` commands to answer
 
 
 @dataclass

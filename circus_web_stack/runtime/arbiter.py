@@ -1,16 +1,16 @@
 """The arbiter: the daemon's one gevent hub, its sockets, its watchers and its signals.
 
-Signal handlers only enqueue; one greenlet takes signals off the queue and acts, through the same
-methods that commands use. Starting the watchers runs in its own greenlet, so a SIGTERM that arrives
-during a long start is honoured at once (circus#935). Starting on demand is runtime/on_demand.py's;
-applying a changed config file, runtime/config_reload.py's.
+Its watchers are Circus's API (`watchers`, `get_watcher`, `add_watcher`, `rm_watcher`, ...). What
+each signal does is runtime/signals.py's (handlers only enqueue; one greenlet acts, through the
+methods that commands use). Starting the watchers runs in its own greenlet, so a SIGTERM that
+arrives during a long start is honoured at once (circus#935). Starting on demand is
+runtime/on_demand.py's; applying a changed config file, runtime/config_reload.py's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -18,33 +18,28 @@ from typing import Any, Protocol
 import gevent
 import gevent.event
 import gevent.lock
-import gevent.queue
 
-from circus_web_stack.config.loader import load_config
-from circus_web_stack.config.model import Config
-from circus_web_stack.core.errors import ClientError, ConfigError, Errno
+from circus_web_stack.config.loader import load_config, parse_watcher
+from circus_web_stack.config.model import Config, WatcherConfig
+from circus_web_stack.core.errors import ClientError, ConfigError, Errno, WatcherNotFound
 from circus_web_stack.core.notices import Added, Removed
 from circus_web_stack.core.scale import start_order
 from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonMilestone, DaemonState, check_transition
+from circus_web_stack.core.suggest import did_you_mean
 from circus_web_stack.protocol.pubsub import notice_payload
 from circus_web_stack.runtime.config_reload import apply_config_file
 from circus_web_stack.runtime.on_demand import OnDemandStarter
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
+from circus_web_stack.runtime.signals import handle_signals
 from circus_web_stack.runtime.socket_activation import open_sockets
-from circus_web_stack.runtime.sockets import (
-    SocketSet,
-)
+from circus_web_stack.runtime.sockets import SocketSet
 from circus_web_stack.runtime.watcher import Watcher
 
 log = logging.getLogger("circus_web_stack.arbiter")
 
 EventListener = Callable[[str, str, dict[str, Any]], None]
 MilestoneListener = Callable[[DaemonMilestone], None]
-
-# Signals a container runtime or an operator may send that have nothing to do: without a handler,
-# SIGUSR2 would kill a circusd that is not PID 1; SIGWINCH comes with every resize of a docker tty.
-IGNORED_SIGNALS = (signal.SIGUSR2, signal.SIGWINCH)
 
 
 class Extension(Protocol):
@@ -72,7 +67,6 @@ class Arbiter:
         self._changing_watchers = gevent.lock.RLock()
         self.extensions: list[Extension] = list(extensions)
         self._stopped = gevent.event.Event()
-        self._signals: gevent.queue.Queue = gevent.queue.Queue()
         self._startup: gevent.Greenlet | None = None
         self._stopping: gevent.Greenlet | None = None
         self._fast = False  # a fast stop was asked for: every group still to stop stops fast
@@ -80,21 +74,51 @@ class Arbiter:
         self.sampler = Sampler()
         # The endpoints actually bound (defaults resolved), for `globaloptions`.
         self.endpoints: dict[str, str] = {}
-        # Building the watchers resolves their hooks: a bad hook path fails here, before anything starts.
-        self.watchers: dict[str, Watcher] = {}
+        # By name, in the order added. Building the watchers resolves their hooks: a bad hook path fails
+        # here, before anything starts.
+        self._watchers: dict[str, Watcher] = {}
         for wcfg in config.watchers:
-            self.watchers[wcfg.name] = self._make_watcher(wcfg)
+            self._watchers[wcfg.name] = self._make_watcher(wcfg)
 
     @classmethod
     def from_file(cls, path: str, **kwargs: Any) -> Arbiter:
         return cls(load_config(path), **kwargs)
 
     def __repr__(self) -> str:
-        return f"<Arbiter {self.state.value} {len(self.watchers)} watcher(s)>"
+        return f"<Arbiter {self.state.value} {len(self._watchers)} watcher(s)>"
 
-    # ----------------------------------------------------------------- lookups
+    # ----------------------------------------------------------------- lookups (Circus's API)
 
-    def _make_watcher(self, wcfg: Any) -> Watcher:
+    @property
+    def watchers(self) -> list[Watcher]:
+        """Circus's `arbiter.watchers`: the Watcher objects, in the order they were added (a copy:
+        add_watcher and rm_watcher change the set)."""
+        return list(self._watchers.values())
+
+    def numwatchers(self) -> int:
+        return len(self._watchers)
+
+    def numprocesses(self) -> int:
+        """The processes running across every watcher (Circus's meaning, not the desired counts)."""
+        return sum(len(w) for w in self._watchers.values())
+
+    def statuses(self) -> dict[str, str]:
+        """Each watcher's Circus status word (active, stopped, ...), by name."""
+        return {w.name: w.status() for w in self._watchers.values()}
+
+    def iter_watchers(self, reverse: bool = True) -> list[Watcher]:
+        """Circus's order: by priority, highest first (reverse=False: lowest first); by name within
+        one priority."""
+        by_name = sorted(self._watchers.values(), key=lambda w: w.name)
+        return sorted(by_name, key=lambda w: w.priority, reverse=reverse)
+
+    def find_watcher(self, name: str) -> Watcher | None:
+        """The watcher called `name` (case-insensitive), or None."""
+        return self._watchers.get(name) or next(
+            (w for w in self._watchers.values() if w.name.lower() == name.lower()), None
+        )
+
+    def _make_watcher(self, wcfg: WatcherConfig) -> Watcher:
         return Watcher.from_config(
             wcfg,
             sockets=self.sockets,
@@ -104,6 +128,11 @@ class Arbiter:
         )
 
     @property
+    def stop_under_way(self) -> bool:
+        """A stop has begun (a second SIGINT or SIGTERM then makes it fast)."""
+        return self._stopping is not None
+
+    @property
     def stopping(self) -> bool:
         """The daemon is on its way out: nothing may start any more."""
         return self.state in (DaemonState.STOPPING, DaemonState.STOPPED)
@@ -111,18 +140,11 @@ class Arbiter:
     def get_watcher(self, name: str) -> Watcher:
         """The watcher called `name` (case-insensitive); else Circus's "program NAME not found",
         with the nearest watcher name suggested."""
-        watcher = self.watchers.get(name) or next(
-            (w for w in self.watchers.values() if w.name.lower() == name.lower()), None
-        )
+        watcher = self.find_watcher(name)
         if watcher is None:
-            from circus_web_stack.core.suggest import did_you_mean
-
-            hint = did_you_mean(name, [w.name for w in self.watchers.values()])
-            raise ClientError(f"program {name} not found{hint}", Errno.MESSAGE_ERROR)
+            hint = did_you_mean(name, list(self._watchers))
+            raise WatcherNotFound(f"program {name} not found{hint}")
         return watcher
-
-    def iter_watchers(self) -> list[Watcher]:
-        return [self.watchers[name] for name in sorted(self.watchers)]
 
     def global_options(self) -> dict[str, Any]:
         daemon = self.config.daemon
@@ -141,7 +163,7 @@ class Arbiter:
     def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
         if fields.get("READY") != "1":
             return
-        for watcher in self.watchers.values():
+        for watcher in self._watchers.values():
             if watcher.report_ready(pid):
                 return
         # A wrapper (sh -c, a launcher) may notify from a child of the process we spawned.
@@ -149,7 +171,7 @@ class Arbiter:
 
         with contextlib.suppress(psutil.Error):
             for parent in psutil.Process(pid).parents():
-                for watcher in self.watchers.values():
+                for watcher in self._watchers.values():
                     if watcher.report_ready(parent.pid):
                         return
         log.debug("READY=1 from pid %d, which is none of ours", pid)
@@ -168,14 +190,11 @@ class Arbiter:
             self.sockets.add(bound)
         self._notify = NotifyServer(self._on_notify)
         self._notify.start()
-        for watcher in self.watchers.values():
+        for watcher in self._watchers.values():
             watcher.notify_socket = self._notify.address
         for ext in self.extensions:
             ext.start(self)
-        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1)
-        for signum in (*handled, *IGNORED_SIGNALS):
-            gevent.signal_handler(signum, self._signals.put_nowait, signum)
-        gevent.spawn(self._handle_signals)
+        handle_signals(self)
 
     def start(self) -> None:
         """Run until stopped (a signal, `quit`, or `stop()` from another greenlet)."""
@@ -186,7 +205,7 @@ class Arbiter:
         """Open, then start the autostart watchers in a greenlet; returns at once."""
         self.open()
         self._set_state(DaemonState.RUNNING)
-        log.info("circusd running with %d watcher(s) and %d socket(s)", len(self.watchers), len(self.sockets))
+        log.info("circusd running with %d watcher(s) and %d socket(s)", self.numwatchers(), len(self.sockets))
         self._startup = gevent.spawn(self._start_autostart_watchers)
 
     def _start_autostart_watchers(self) -> None:
@@ -199,13 +218,13 @@ class Arbiter:
     def start_watchers(self, names: Iterable[str] | None = None) -> dict[str, dict[str, list[int]]]:
         """Start the named watchers, or every autostart one, in priority order (higher first)."""
         if names is None:
-            chosen = [w for w in self.watchers.values() if w.config.autostart]
+            chosen = [w for w in self._watchers.values() if w.config.autostart]
         else:
             chosen = [self.get_watcher(n) for n in names]
         results = {}
         order = start_order((w.name, w.priority) for w in chosen)
         for i, name in enumerate(order):
-            watcher = self.watchers.get(name)
+            watcher = self._watchers.get(name)
             if watcher is None:  # removed meanwhile (during a warmup_delay)
                 continue
             if names is None and watcher.config.on_demand and watcher.config.use_sockets:
@@ -224,7 +243,7 @@ class Arbiter:
 
     def stop_watchers(self, names: Iterable[str] | None = None, *, fast: bool = False) -> dict[str, Any]:
         """Stop in reverse priority; watchers of equal priority stop together."""
-        chosen = list(self.watchers.values()) if names is None else [self.get_watcher(n) for n in names]
+        chosen = list(self._watchers.values()) if names is None else [self.get_watcher(n) for n in names]
         results: dict[str, Any] = {}
         by_priority: dict[int, list[Watcher]] = {}
         for w in chosen:
@@ -244,7 +263,7 @@ class Arbiter:
             return
         if fast:
             self._fast = True
-            for watcher in self.watchers.values():
+            for watcher in self._watchers.values():
                 watcher.hurry_stopping()
         if self._stopping is not None:
             self._stopped.wait()
@@ -259,7 +278,7 @@ class Arbiter:
         try:
             self.stop_watchers(fast=fast)
             # Anything started meanwhile (a command that raced the stop) is stopped too.
-            stragglers = [w.name for w in self.watchers.values() if w.processes]
+            stragglers = [w.name for w in self._watchers.values() if w.processes]
             if stragglers:
                 log.warning("stopping watchers started during the shutdown: %s", ", ".join(stragglers))
                 self.stop_watchers(stragglers, fast=True)
@@ -276,40 +295,8 @@ class Arbiter:
             log.info("circusd stopped")
             self._stopped.set()
 
-    def _handle_signals(self) -> None:
-        while True:
-            signum = self._signals.get()
-            try:
-                self._handle_signal(signum)
-            except Exception:  # this loop must outlive any failure, or SIGTERM would be ignored
-                log.exception("handling signal %d failed", signum)
-
-    def _handle_signal(self, signum: int) -> None:
-        name = signal.Signals(signum).name
-        if signum in (signal.SIGTERM, signal.SIGINT):
-            log.info("got %s: graceful stop", name)
-            # A second INT/TERM while a graceful stop runs escalates to a fast one.
-            gevent.spawn(self.stop, fast=self._stopping is not None)
-        elif signum == signal.SIGQUIT:
-            log.info("got SIGQUIT: fast stop")
-            gevent.spawn(self.stop, fast=True)
-        elif signum == signal.SIGHUP:
-            log.info("got SIGHUP: reloading the configuration")
-            gevent.spawn(self._reload_config_logged)
-        elif signum == signal.SIGUSR1:
-            log.info("got SIGUSR1: reopening log files")
-            self.reopen_logs()
-        else:
-            log.debug("got %s: nothing to do", name)
-
-    def _reload_config_logged(self) -> None:
-        try:
-            self.reload_config()
-        except ClientError as exc:
-            log.error("reloadconfig refused: %s", exc)
-
     def reopen_logs(self) -> None:
-        for watcher in self.watchers.values():
+        for watcher in self._watchers.values():
             watcher.reopen_streams()
         for handler in logging.getLogger().handlers:
             reopen = getattr(handler, "reopenIfNeeded", None)
@@ -335,12 +322,21 @@ class Arbiter:
 
     # ----------------------------------------------------------------- runtime changes
 
-    def add_watcher(self, wcfg: Any, *, start: bool = False) -> Watcher:
+    def add_watcher(self, name: str, cmd: str, **options: Any) -> Watcher:
+        """Circus's `add_watcher(name, cmd, **options)`: a new watcher with any watcher option by
+        keyword (validated as the ini's are: ConfigError naming the option), not started; call its
+        `start()`. A name in use (case-insensitive) is a ClientError."""
+        options["cmd"] = cmd
+        wcfg = parse_watcher(name, options, source=f"add_watcher({name!r})", sockets=list(self.sockets.fds()))
+        return self.add_watcher_config(wcfg)
+
+    def add_watcher_config(self, wcfg: WatcherConfig, *, start: bool = False) -> Watcher:
+        """A watcher for a validated config (the `add` command, reloadconfig, helper watchers)."""
         with self._changing_watchers:
-            if any(n.lower() == wcfg.name.lower() for n in self.watchers):
+            if self.find_watcher(wcfg.name) is not None:
                 raise ClientError(f"a watcher named {wcfg.name!r} already exists", Errno.MESSAGE_ERROR)
             watcher = self._make_watcher(wcfg)
-            self.watchers[wcfg.name] = watcher
+            self._watchers[wcfg.name] = watcher
             self._emit(wcfg.name, Added.event, notice_payload(Added(), time.time()))
         if start and wcfg.on_demand and wcfg.use_sockets:
             self.on_demand.arm(watcher)
@@ -348,19 +344,20 @@ class Arbiter:
             watcher.start()
         return watcher
 
-    def remove_watcher(self, name: str, *, nostop: bool = False) -> None:
+    def rm_watcher(self, name: str, *, nostop: bool = False) -> None:
+        """Circus's `rm_watcher`: stop the watcher (unless nostop) and forget it."""
         with self._changing_watchers:
             watcher = self.get_watcher(name)  # under the lock: a command before may have removed it
             self.on_demand.cancel(watcher.name)
             watcher.remove(nostop=nostop)
-            del self.watchers[watcher.name]
+            del self._watchers[watcher.name]
             self._emit(watcher.name, Removed.event, notice_payload(Removed(), time.time()))
 
     def reload(self, *, graceful: bool = True, sequential: bool = False) -> dict[str, Any]:
         self.reopen_logs()
         results = {}
-        for name in start_order((w.name, w.priority) for w in self.watchers.values()):
-            watcher = self.watchers.get(name)
+        for name in start_order((w.name, w.priority) for w in self._watchers.values()):
+            watcher = self._watchers.get(name)
             if watcher is None or watcher.removed:  # an rm meanwhile
                 continue
             try:

@@ -40,7 +40,7 @@ def apply_config_file(arbiter: Arbiter, path: str | None) -> dict[str, list[str]
         )
     # Against what runs, not only the last file: an `rm` since then leaves a watcher of the file to
     # start again, an `add` of a name the file now has takes the file's config.
-    running = set(arbiter.watchers)
+    running = {w.name for w in arbiter.watchers}
     removed = [n for n in change.removed_watchers if n in running]
     scaled = [n for n in change.scaled_only if n in running]
     changed = [n for n in change.changed_watchers if n in running]
@@ -55,22 +55,22 @@ def apply_config_file(arbiter: Arbiter, path: str | None) -> dict[str, list[str]
     arbiter.config = new
     failures: list[str] = []
     for name in removed:
-        arbiter.remove_watcher(name)
+        arbiter.rm_watcher(name)
     for name in scaled:
-        arbiter.watchers[name].set_numprocesses(new.watcher(name).numprocesses)
+        arbiter.get_watcher(name).set_numprocesses(new.watcher(name).numprocesses)
     for name in (*changed, *adopted):
         moved = any(opt.startswith("socket:") for opt in change.changed_options.get(name, ()))
         try:
-            arbiter.watchers[name].update_config(new.watcher(name), force_reload=moved)
+            arbiter.get_watcher(name).update_config(new.watcher(name), force_reload=moved)
         except ClientError as exc:
             failures.append(exc.reason)
             # Remember what the watcher really runs, so the next reloadconfig tries again.
-            kept = arbiter.watchers[name].config
+            kept = arbiter.get_watcher(name).config
             arbiter.config = replace(
                 arbiter.config, watchers=tuple(kept if w.name == name else w for w in arbiter.config.watchers)
             )
     for name in added:
-        arbiter.add_watcher(new.watcher(name), start=new.watcher(name).autostart)
+        arbiter.add_watcher_config(new.watcher(name), start=new.watcher(name).autostart)
     arbiter.on_demand.rearm_at_rest()  # waiters on a socket bound anew wait on the new one
     for old in retired:
         old.close()

@@ -143,7 +143,7 @@ def _add_helper(arbiter: Arbiter, config: Config, helper: WatcherConfig, option:
             section="circus",
             option=option,
         )
-    arbiter.add_watcher(helper)
+    arbiter.add_watcher_config(helper)
 
 
 def supervision_extensions(config: Config) -> list[Any]:

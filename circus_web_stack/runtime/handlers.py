@@ -62,7 +62,7 @@ def precheck(arbiter: Any, command: str, props: Props) -> None:
 
 def _matched(arbiter: Any, props: Props) -> list[Watcher]:
     """The watchers `name` selects with `match` (glob by default, case-insensitive)."""
-    names = match_names(props["name"], [w.name for w in arbiter.iter_watchers()], props.get("match", "glob"))
+    names = match_names(props["name"], sorted(w.name for w in arbiter.watchers), props.get("match", "glob"))
     if not names:  # the name as it is (`a[1]` is no glob of itself), or "not found" with the nearest name
         return [arbiter.get_watcher(props["name"])]
     return [arbiter.get_watcher(n) for n in names]
@@ -99,7 +99,7 @@ def _add_config(arbiter: Any, props: Props) -> Any:
         cfg = parse_watcher(props["name"], options, source="add command", sockets=list(arbiter.sockets.fds()))
     except ConfigError as exc:
         raise ClientError(str(exc), Errno.MESSAGE_ERROR) from exc
-    if any(name.lower() == cfg.name.lower() for name in arbiter.watchers):
+    if arbiter.find_watcher(cfg.name) is not None:
         raise ClientError(f"a watcher named {cfg.name!r} already exists", Errno.MESSAGE_ERROR)
     return cfg
 
@@ -111,14 +111,14 @@ def check_add(arbiter: Any, props: Props) -> None:
 
 @handles("add")
 def add(arbiter: Any, props: Props) -> dict:
-    arbiter.add_watcher(_add_config(arbiter, props), start=bool(props.get("start")))
+    arbiter.add_watcher_config(_add_config(arbiter, props), start=bool(props.get("start")))
     return {}
 
 
 @handles("rm")
 def rm(arbiter: Any, props: Props) -> dict:
     for watcher in _matched(arbiter, props):
-        arbiter.remove_watcher(watcher.name, nostop=bool(props.get("nostop")))
+        arbiter.rm_watcher(watcher.name, nostop=bool(props.get("nostop")))
     return {}
 
 
@@ -185,20 +185,20 @@ def decr(arbiter: Any, props: Props) -> dict:
 @handles("numprocesses")
 def numprocesses(arbiter: Any, props: Props) -> dict:
     if props.get("name") is None:
-        return {"numprocesses": sum(len(w) for w in arbiter.iter_watchers())}
+        return {"numprocesses": arbiter.numprocesses()}
     watcher = arbiter.get_watcher(props["name"])
     return {"numprocesses": len(watcher), "watcher_name": watcher.name}
 
 
 @handles("numwatchers")
 def numwatchers(arbiter: Any, props: Props) -> dict:
-    return {"numwatchers": len(arbiter.watchers)}
+    return {"numwatchers": arbiter.numwatchers()}
 
 
 @handles("list")
 def list_(arbiter: Any, props: Props) -> dict:
     if props.get("name") is None:
-        return {"watchers": sorted(arbiter.watchers)}
+        return {"watchers": sorted(w.name for w in arbiter.watchers)}
     return {"pids": arbiter.get_watcher(props["name"]).pids()}
 
 
@@ -229,8 +229,8 @@ def listsockets(arbiter: Any, props: Props) -> dict:
 @handles("status")
 def status(arbiter: Any, props: Props) -> dict:
     if props.get("name") is None:
-        return {"statuses": {w.name: w.status for w in arbiter.iter_watchers()}}
-    return {"status": arbiter.get_watcher(props["name"]).status}
+        return {"statuses": arbiter.statuses()}
+    return {"status": arbiter.get_watcher(props["name"]).status()}
 
 
 # ------------------------------------------------------------------- stats
@@ -254,7 +254,7 @@ def stats(arbiter: Any, props: Props) -> dict:
     extended = bool(props.get("extended"))
     name = props.get("name")
     if name is None:
-        return {"infos": {w.name: _watcher_infos(arbiter, w, extended) for w in arbiter.iter_watchers()}}
+        return {"infos": {w.name: _watcher_infos(arbiter, w, extended) for w in arbiter.watchers}}
     watcher = arbiter.get_watcher(name)
     pid = props.get("process")
     if pid is not None:

@@ -63,16 +63,16 @@ class OnDemandStarter:
 
     def rearm_at_rest(self) -> None:
         """Every armed watcher still at rest waits again, on its sockets as they are now."""
-        for watcher in self.arbiter.watchers.values():
+        for watcher in self.arbiter.watchers:
             if watcher.name in self._waiters and watcher.at_rest:
                 self.arm(watcher)
 
     def rearm_when_stopped(self, watcher_name: str, event: str, payload: dict[str, Any]) -> None:
         """An event listener: an on_demand watcher that stopped waits for the next connection again."""
-        watcher = self.arbiter.watchers.get(watcher_name)
+        watcher = self.arbiter.find_watcher(watcher_name)
         if event == "stop" and watcher is not None and watcher.config.on_demand and not self.arbiter.stopping:
             gevent.spawn(self.arm, watcher)
 
     def _is_current(self, watcher: Watcher) -> bool:
         """Still this daemon's watcher: not removed, nor replaced by another of the same name."""
-        return self.arbiter.watchers.get(watcher.name) is watcher and not watcher.removed
+        return self.arbiter.find_watcher(watcher.name) is watcher and not watcher.removed

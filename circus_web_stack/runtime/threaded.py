@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import gevent
 
 from circus_web_stack.runtime.arbiter import Arbiter
+from circus_web_stack.runtime.watcher import Watcher
 
 T = TypeVar("T")
 
@@ -79,11 +80,45 @@ class ThreadedArbiter:
         self._thread.join()
 
     def __getattr__(self, name: str) -> Any:
-        """Everything else an Arbiter has (watchers, get_watcher, numprocesses, reload, ...), read or
-        called in its own thread."""
+        """Everything else an Arbiter has (watchers, get_watcher, add_watcher, numprocesses, reload,
+        ...), read or called in its own thread; the watchers it hands out are bound to that thread too."""
         if name.startswith("_"):
             raise AttributeError(name)
-        attribute = self.call(lambda a: getattr(a, name))
-        if not callable(attribute):
-            return attribute
-        return lambda *args, **kwargs: self.call(lambda a: getattr(a, name)(*args, **kwargs))
+        return _forwarded(self.call, lambda a: getattr(a, name))
+
+
+class ThreadBoundWatcher:
+    """A Watcher of a ThreadedArbiter, for the caller's thread: every attribute is read, and every
+    method runs, in the arbiter's thread (a watcher's greenlets live on that thread's hub)."""
+
+    def __init__(self, call: Callable[[Callable[[Arbiter], Any]], Any], watcher: Watcher) -> None:
+        self._call = call
+        self._watcher = watcher
+
+    def __repr__(self) -> str:
+        return repr(self._watcher)
+
+    def __len__(self) -> int:
+        return self._call(lambda a: len(self._watcher))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _forwarded(self._call, lambda a: getattr(self._watcher, name))
+
+
+def _forwarded(call: Callable[[Callable[[Arbiter], Any]], Any], read: Callable[[Arbiter], Any]) -> Any:
+    """What `read` gives in the arbiter's thread: a method becomes a function that runs it there;
+    watchers (alone or in a list) come back thread-bound."""
+    attribute = call(read)
+    if callable(attribute):
+        return lambda *args, **kwargs: _bound(call, call(lambda a: read(a)(*args, **kwargs)))
+    return _bound(call, attribute)
+
+
+def _bound(call: Callable[[Callable[[Arbiter], Any]], Any], value: Any) -> Any:
+    if isinstance(value, Watcher):
+        return ThreadBoundWatcher(call, value)
+    if isinstance(value, list) and value and all(isinstance(v, Watcher) for v in value):
+        return [ThreadBoundWatcher(call, v) for v in value]
+    return value

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import psutil
 
@@ -42,7 +45,7 @@ def test_get_arbiter_runs_watchers_until_sigterm(tmp_path):
         arbiter = get_arbiter([{"cmd": "sleep 1000", "numprocesses": 3},
                                {"name": "other", "cmd": "sleep 1001"}])
         arbiter.start()
-        print("stopped", sorted(arbiter.watchers))
+        print("stopped", sorted(w.name for w in arbiter.watchers))
     """,
     )
     try:
@@ -85,3 +88,41 @@ def test_watcher_and_process_work_on_their_own(tmp_path):
     assert not any(
         psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in first["started"]
     )
+
+
+LIBRARY_DOC = Path(__file__).resolve().parents[2] / "docs" / "library.md"
+
+
+def fenced_blocks(markdown: str, language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", markdown, flags=re.S | re.M)
+
+
+def test_the_documented_library_script_runs_as_written(tmp_path):
+    """docs/library.md's script (a threaded arbiter driven from plain Python through Circus's
+    Arbiter API) prints what the doc says it prints, and leaves no process behind."""
+    doc = LIBRARY_DOC.read_text()
+    (script,) = fenced_blocks(doc, "python")
+    (expected,) = fenced_blocks(doc, "text")
+    proc = run_script(tmp_path, script)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert out == expected
+    assert "Traceback" not in err
+    assert not in_session(proc.pid), "the arbiter's processes outlived its stop()"
+
+
+def in_session(sid: int) -> list[int]:
+    """Live processes of session `sid` (the script's own: its watchers' processes stay in it)."""
+    found = []
+    for p in psutil.process_iter(["status"]):
+        try:
+            if os.getsid(p.pid) == sid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(p.pid)
+        except (ProcessLookupError, PermissionError):
+            continue
+    return found

@@ -159,12 +159,11 @@ class Watcher:
 
     @property
     def state(self) -> WatcherPhase:
-        """The phase (`.value` reads "stopped", "running", "rolling", ...); `status` is Circus's word."""
+        """The phase (`.value` reads "stopped", "running", "rolling", ...); `status()` is Circus's word."""
         return self.model.phase
 
-    @property
     def status(self) -> str:
-        """Circus's word for the phase, as `status` answers."""
+        """Circus's word for the phase, as the `status` command answers (a method, as in Circus)."""
         return CIRCUS_STATUS[self.model.phase]
 
     @property

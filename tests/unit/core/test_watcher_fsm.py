@@ -234,3 +234,45 @@ def test_every_event_type_has_a_handler_and_a_row():
     from circus_web_stack.core import watcher_fsm
 
     assert set(TRANSITIONS) == set(watcher_fsm._HANDLERS)
+
+
+# Found by the random exploration (test_watcher_fsm_explored.py): commands that meet a stop under way.
+
+
+def test_a_restart_during_a_stop_starts_once_the_stop_has_ended():
+    sim = started(2)
+    stop = sim.command(StopRequested)  # the processes ignore SIGTERM for now
+    restart = sim.command(RestartRequested)
+    assert sim.model.phase == P.STOPPING and restart not in sim.answers
+    sim.obey_signals()
+    assert sim.answers[stop] == fx.Complete(stop, {"stopped": [100, 101]})
+    assert isinstance(sim.answers[restart], fx.Complete) and sim.model.phase == P.RUNNING
+    assert sim.pids() == [102, 103]
+
+
+def test_an_rm_during_a_stop_ends_it_as_a_removal_and_answers_both():
+    sim = started(2)
+    stop = sim.command(StopRequested)
+    rm = sim.command(lambda c: RemoveRequested(c))
+    sim.obey_signals()
+    assert sim.model.phase == P.REMOVED
+    assert sim.answers[stop] == fx.Complete(stop, {"stopped": [100, 101]})
+    assert isinstance(sim.answers[rm], fx.Complete)
+
+
+def test_rm_nostop_during_a_stop_fails_the_stop_it_abandons():
+    sim = started(2)
+    stop = sim.command(StopRequested)
+    rm = sim.command(lambda c: RemoveRequested(c, nostop=True))
+    assert sim.model.phase == P.REMOVED and isinstance(sim.answers[rm], fx.Complete)
+    answer = sim.answers[stop]
+    assert isinstance(answer, fx.Fail) and "interrupted by rm web --nostop" in answer.reason
+
+
+def test_a_stop_during_a_restart_fails_the_restart_and_stays_stopped():
+    sim = started(2)
+    restart = sim.command(RestartRequested)  # stopping half: the processes ignore SIGTERM for now
+    stop = sim.command(StopRequested)
+    sim.obey_signals()
+    assert isinstance(sim.answers[restart], fx.Fail) and "interrupted by stop" in sim.answers[restart].reason
+    assert isinstance(sim.answers[stop], fx.Complete) and sim.model.phase == P.STOPPED and sim.pids() == []

@@ -54,7 +54,7 @@ def test_start_then_graceful_stop(world):
     w = make(numprocesses=2)
     assert len(w.start()["started"]) == 2
     settle(clock, 0.2)  # READY=1 after 0.1 s
-    assert w.status == "active" and w.model.settled()
+    assert w.status() == "active" and w.model.settled()
     stopped = w.stop()["stopped"]
     assert sorted(stopped) == [1000, 1001] and system.alive() == []
     assert [e for e, _ in events if e in ("start", "stop")] == ["start", "stop"]
@@ -159,6 +159,6 @@ def test_spawn_failures_pause_then_give_up_and_say_why(world):
     w.start()  # answered once flapping pauses it, as Circus's start returns
     assert w.state == WatcherPhase.PAUSED
     settle(clock, 60.0)
-    assert w.state == WatcherPhase.GIVEN_UP and w.status == "stopped"
+    assert w.state == WatcherPhase.GIVEN_UP and w.status() == "stopped"
     gave_up = [p for e, p in events if e == "flapping" and p["gave_up"]]
     assert gave_up and "3 spawn failures in a row (max_retry = 2)" in gave_up[0]["reason"]
