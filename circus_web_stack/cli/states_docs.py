@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from circus_web_stack.core.states import CIRCUS_STATUS, PHASE_MEANINGS, WatcherPhase
+from circus_web_stack.core.states import (
+    CIRCUS_STATUS,
+    FAILING_PHASES,
+    FAILING_STATUS,
+    PHASE_MEANINGS,
+    WatcherPhase,
+)
 from circus_web_stack.core.watcher_fsm import TRANSITIONS
 
 
@@ -71,6 +77,9 @@ def render_states_markdown() -> str:
         "| phase | `status` (Circus's word) | meaning |",
         "|---|---|---|",
         *(f"| {p.value} | {CIRCUS_STATUS[p]} | {PHASE_MEANINGS[p]} |" for p in WatcherPhase),
+        "",
+        f"In {_phases(FAILING_PHASES)}, `status` says `{FAILING_STATUS}` instead while no process is ready",
+        "and the last one failed (an unexpected exit, a failed spawn).",
         "",
         "## Events",
         "",

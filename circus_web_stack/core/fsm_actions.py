@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from circus_web_stack.core import flapping
 from circus_web_stack.core.effects import (
     DEBUG,
-    ERROR,
     INFO,
     WARNING,
     CancelTimer,
@@ -34,7 +33,7 @@ from circus_web_stack.core.effects import (
 from circus_web_stack.core.errors import Errno
 from circus_web_stack.core.events import CommandId
 from circus_web_stack.core.exits import signal_name
-from circus_web_stack.core.notices import Flapping, Started, Stopped
+from circus_web_stack.core.notices import Started, Stopped
 from circus_web_stack.core.scale import scale_down_victims
 from circus_web_stack.core.states import (
     LIVE_PROCESS_STATES,
@@ -128,6 +127,7 @@ def mark_ready(m: WatcherModel, rec: ProcessRecord, now: float, fx: Effects) -> 
         return
     set_state(m, rec, ProcessState.RUNNING)
     rec.ready_at_s = now
+    m.failing = False
     cancel_process_timers(m, rec.pid, fx, (TimerKind.READY_TIMEOUT, TimerKind.ALIVE))
     restore_priority(m, rec, fx)
     fx.append(Log(DEBUG, f"{m.label(rec.wid)} pid={rec.pid} ready after {now - rec.started_s:.2f}s"))
@@ -257,6 +257,7 @@ def begin_start(
 ) -> None:
     m.phase = WatcherPhase.STARTING
     m.command = PendingCommand(command, kind, kept=sorted(m.processes), stopped=list(stopped or []))
+    m.failing = False
     m.stop = None
     flapping.reset(m.flapping)
     fx.append(PrepareStart())
@@ -286,60 +287,6 @@ def announce_started(m: WatcherModel, fx: Effects) -> None:
     if cmd.kind == CommandKind.RESTART:
         result["stopped"] = cmd.stopped
     fx.append(Complete(cmd.id, result))
-
-
-# ----------------------------------------------------------------------------- flapping
-
-
-def after_unexpected(
-    m: WatcherModel, decision: flapping.Pause | flapping.GiveUp | None, now: float, fx: Effects
-) -> None:
-    if isinstance(decision, flapping.Pause):
-        pause(m, decision, fx)
-    elif isinstance(decision, flapping.GiveUp):
-        give_up(m, decision.why, now, fx)
-    else:
-        reconcile(m, now, fx)
-
-
-def pause(m: WatcherModel, decision: flapping.Pause, fx: Effects) -> None:
-    rule = m.settings.flapping
-    left = "unlimited retries" if decision.retries_left is None else f"{decision.retries_left} retries left"
-    fx.append(
-        Log(
-            WARNING,
-            f"{m.name} is flapping: {rule.attempts} exits within {rule.window_s:g}s; pausing "
-            f"{decision.retry_in_s:g}s (pause {decision.attempt}, {left})",
-        )
-    )
-    fx.append(
-        Publish(
-            Flapping(
-                rule.attempts,
-                rule.window_s,
-                decision.retry_in_s,
-                decision.retries_left,
-                pause=decision.attempt,
-            )
-        )
-    )
-    start_timer(m, TimerKey(TimerKind.RESUME), decision.retry_in_s, fx)
-    if m.phase == WatcherPhase.STARTING:
-        complete_start(m, fx)
-    if m.phase in (WatcherPhase.STARTING, WatcherPhase.RUNNING):
-        m.phase = WatcherPhase.PAUSED
-
-
-def give_up(m: WatcherModel, why: str, now: float, fx: Effects) -> None:
-    rule = m.settings.flapping
-    fx.append(
-        Log(
-            ERROR,
-            f"{m.name}: giving up: {why}; the watcher is stopped (circusctl start {m.name} to try again)",
-        )
-    )
-    fx.append(Publish(Flapping(rule.attempts, rule.window_s, None, 0, reason=why)))
-    begin_stop(m, StopCause.GAVE_UP, now, fx, interrupted_by=f"giving up: {why}")
 
 
 # ----------------------------------------------------------------------------- stop

@@ -56,6 +56,12 @@ CIRCUS_STATUS: dict[WatcherPhase, str] = {
     WatcherPhase.REMOVED: "stopped",
 }
 
+# Ours, beside Circus's four: what `status` answers instead of active or starting while no process of
+# the watcher is ready and the last one failed (exited unexpectedly, or could not be spawned), so a
+# crash loop does not read as a watcher that serves (docs/circus-differences.md).
+FAILING_STATUS = "failing"
+FAILING_PHASES = frozenset({WatcherPhase.STARTING, WatcherPhase.RUNNING, WatcherPhase.PAUSED})
+
 # Phases in which the watcher keeps processes running (and respawns them, unless paused).
 SUPERVISING_PHASES = frozenset(
     {WatcherPhase.STARTING, WatcherPhase.RUNNING, WatcherPhase.ROLLING, WatcherPhase.PAUSED}

@@ -53,7 +53,6 @@ from circus_web_stack.core.fsm_actions import (
     KILL_WAIT_S,
     LOWERED_AT_MOST_S,
     Effects,
-    after_unexpected,
     announce_started,
     begin_stop,
     cancel_timer,
@@ -67,6 +66,7 @@ from circus_web_stack.core.fsm_actions import (
     stop_process,
 )
 from circus_web_stack.core.fsm_commands import COMMAND_HANDLERS, replan
+from circus_web_stack.core.fsm_flapping import after_unexpected
 from circus_web_stack.core.notices import Reaped, Spawned
 from circus_web_stack.core.scale import expiry_deadline
 from circus_web_stack.core.settings import Readiness

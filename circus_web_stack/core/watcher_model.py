@@ -15,7 +15,13 @@ from circus_web_stack.core.events import CommandId
 from circus_web_stack.core.flapping import FlappingState
 from circus_web_stack.core.scale import ProcessView, WidAllocator
 from circus_web_stack.core.settings import LifecycleSettings, Readiness
-from circus_web_stack.core.states import ProcessState, WatcherPhase
+from circus_web_stack.core.states import (
+    CIRCUS_STATUS,
+    FAILING_PHASES,
+    FAILING_STATUS,
+    ProcessState,
+    WatcherPhase,
+)
 from circus_web_stack.core.timers import TimerKey
 
 
@@ -127,6 +133,8 @@ class WatcherModel:
     due: deque[int] = field(default_factory=deque)  # pids past max_age, to recycle one at a time
     retiring_pid: int | None = None  # the one being recycled: serving until its replacement is ready
     counts: Counter[ProcessState] = field(default_factory=Counter)
+    # The last process to end failed (an unexpected exit, a failed spawn) and none has been ready since.
+    failing: bool = False
 
     def __post_init__(self) -> None:
         self.notifies_ready = self.notifies_ready or self.settings.readiness == Readiness.NOTIFY
@@ -141,6 +149,13 @@ class WatcherModel:
     def awaits_ready_signal(self) -> bool:
         """Whether a new process counts as ready only once it says READY=1 (else: alive long enough)."""
         return self.notifies_ready and self.settings.readiness != Readiness.ALIVE
+
+    def status(self) -> str:
+        """What `status` answers: Circus's word for the phase, or FAILING_STATUS for a crash loop (no
+        process ready and the last one failed) that Circus would call active."""
+        if self.failing and self.phase in FAILING_PHASES and not self.counts[ProcessState.RUNNING]:
+            return FAILING_STATUS
+        return CIRCUS_STATUS[self.phase]
 
     def label(self, wid: int) -> str:
         return f"{self.name}#{wid}"

@@ -35,7 +35,7 @@ from circus_web_stack.core.events import (
     StopRequested,
 )
 from circus_web_stack.core.notices import Notice, Updated
-from circus_web_stack.core.states import AT_REST_PHASES, CIRCUS_STATUS, LIVE_PROCESS_STATES, WatcherPhase
+from circus_web_stack.core.states import AT_REST_PHASES, LIVE_PROCESS_STATES, WatcherPhase
 from circus_web_stack.core.watcher_model import WatcherModel
 from circus_web_stack.protocol.pubsub import notice_payload
 from circus_web_stack.runtime.hooks import HookRunner
@@ -163,8 +163,9 @@ class Watcher:
         return self.model.phase
 
     def status(self) -> str:
-        """Circus's word for the phase, as the `status` command answers (a method, as in Circus)."""
-        return CIRCUS_STATUS[self.model.phase]
+        """Circus's word for the phase (or `failing`, for a crash loop), as the `status` command answers;
+        a method, as in Circus."""
+        return self.model.status()
 
     @property
     def at_rest(self) -> bool:

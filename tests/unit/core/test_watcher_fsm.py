@@ -276,3 +276,19 @@ def test_a_stop_during_a_restart_fails_the_restart_and_stays_stopped():
     sim.obey_signals()
     assert isinstance(sim.answers[restart], fx.Fail) and "interrupted by stop" in sim.answers[restart].reason
     assert isinstance(sim.answers[stop], fx.Complete) and sim.model.phase == P.STOPPED and sim.pids() == []
+
+
+def test_status_says_failing_for_a_crash_loop_and_active_once_a_process_serves():
+    sim = Sim(LifecycleSettings(numprocesses=1, warmup_delay_s=1.0))  # ready after 1 s alive
+    sim.command(StartRequested)
+    assert sim.model.status() == "active"  # Circus's word once the start is done, ready or not
+    sim.exit(100, 3)  # died before it was ready
+    assert sim.model.status() == "failing" and sim.model.phase in (P.RUNNING, P.STARTING, P.PAUSED)
+    sim.advance(10.0)  # a flapping pause, if any, is over and the respawned process lived 1 s
+    assert sim.model.counts[ProcessState.RUNNING] == 1 and sim.model.status() == "active"
+
+
+def test_status_stays_active_while_another_process_serves():
+    sim = started(2)
+    sim.exit(100, 1)
+    assert sim.model.status() == "active"
