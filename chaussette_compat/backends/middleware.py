@@ -109,7 +109,12 @@ class RequestMetricsMiddleware:
             with self.lock:
                 self.meter.observe(code, perf_counter() - started)
 
-        return _LoggedBody(self.app(environ, counting_start_response), count)
+        try:
+            body = self.app(environ, counting_start_response)
+        except Exception:  # the server answers 500 for it
+            count(0)
+            raise
+        return _LoggedBody(body, count)
 
 
 def wrap_app(
