@@ -79,7 +79,7 @@ class Reporter:
 
     def flush(self) -> None:
         meter = self.meter
-        codes = dict(meter.codes)
+        codes = meter.codes
         if self._statsd is not None:
             sent = self._sent_codes
             new = {code: n - sent.get(code, 0) for code, n in codes.items() if n != sent.get(code, 0)}

@@ -10,6 +10,7 @@ import pytest
 from chaussette_compat.options import StatsdAddress, parse_statsd_host
 from chaussette_compat.request_metrics import (
     LATENCY_BOUNDS,
+    MAX_TIMINGS,
     NOTIFY_FIELD,
     RequestMeter,
     notify_report,
@@ -99,3 +100,9 @@ def test_datagrams_never_exceed_the_limit_and_keep_every_line():
 )
 def test_statsd_host_forms(text, address):
     assert parse_statsd_host(text) == address
+
+
+def test_past_max_timings_a_sample_goes_out_with_its_rate():
+    lines = list(statsd_lines("", {}, [0.001] * (3 * MAX_TIMINGS)))
+    assert len(lines) == MAX_TIMINGS
+    assert all(line == "chaussette.request.duration:1.000|ms|@0.3333" for line in lines)
