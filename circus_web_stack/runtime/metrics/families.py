@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -26,6 +27,7 @@ from circus_web_stack.runtime.metrics.histogram import Histogram
 from circus_web_stack.runtime.metrics.ledgers import CommandMeter, EventLedger
 from circus_web_stack.runtime.metrics.slots import Slot, SlotRequests
 
+F = TypeVar("F", GaugeMetricFamily, CounterMetricFamily, HistogramMetricFamily)
 PROCESS = ["watcher", "wid"]
 # The states a process in the process table can be in (an exited one has left it).
 PROCESS_STATES = (ProcessState.STARTING, ProcessState.RUNNING, ProcessState.STOPPING)
@@ -67,6 +69,128 @@ class MetricsSnapshot:
     cpu: dict[Slot, float] = field(default_factory=dict)
 
 
+# name -> (kind, help, labels): every family of /metrics, once.
+FAMILIES: dict[str, tuple[type[Metric], str, list[str]]] = {
+    "circus_watcher_state": (
+        GaugeMetricFamily,
+        "The watcher's phase: 1 for the current one",
+        ["watcher", "state"],
+    ),
+    "circus_watcher_processes": (
+        GaugeMetricFamily,
+        "Processes alive (starting, running or stopping)",
+        ["watcher"],
+    ),
+    "circus_watcher_ready_processes": (GaugeMetricFamily, "Processes ready (running)", ["watcher"]),
+    "circus_watcher_desired_processes": (GaugeMetricFamily, "numprocesses: the target", ["watcher"]),
+    "circus_watcher_flapping": (
+        CounterMetricFamily,
+        "Times the watcher's processes flapped: paused for retry_in, or gave up (stays stopped)",
+        ["watcher", "outcome"],
+    ),
+    "circus_watcher_reloads": (
+        CounterMetricFamily,
+        "Reloads by how they ended: done, rolled_back, interrupted (by a stop), hup (send_hup)",
+        ["watcher", "outcome"],
+    ),
+    "circus_watcher_reload_duration_seconds": (
+        HistogramMetricFamily,
+        "Rolling reloads, from the first new process to the last step (done or rolled back)",
+        ["watcher"],
+    ),
+    "circus_process_cpu_seconds": (
+        CounterMetricFamily,
+        "CPU time (user + system) of the slot's processes, past ones included, without their children",
+        PROCESS,
+    ),
+    "circus_process_resident_memory_bytes": (GaugeMetricFamily, "Resident memory of the process", PROCESS),
+    "circus_process_start_time_seconds": (
+        GaugeMetricFamily,
+        "When the slot's process started, seconds since the epoch",
+        PROCESS,
+    ),
+    "circus_process_state": (
+        GaugeMetricFamily,
+        "The process's state: 1 for the current one",
+        [*PROCESS, "state"],
+    ),
+    "circus_process_ready": (GaugeMetricFamily, "1 once the process is ready (running)", PROCESS),
+    "circus_process_restarts": (
+        CounterMetricFamily,
+        "Exits the daemon did not ask for (each respawned unless the watcher paused or gave up), by "
+        "cause: exit (code: the exit status) or signal (code: the signal's name)",
+        [*PROCESS, "cause", "code"],
+    ),
+    "circus_http_requests": (
+        CounterMetricFamily,
+        "Requests the slot's WSGI workers answered (chaussette --request-metrics), by status class",
+        [*PROCESS, "status_class"],
+    ),
+    "circus_http_request_duration_seconds": (
+        HistogramMetricFamily,
+        "Time from a request's head to the end of its response, in the slot's WSGI workers",
+        PROCESS,
+    ),
+    "circus_socket_info": (
+        GaugeMetricFamily,
+        "A socket the daemon holds, with its address",
+        ["socket", "address"],
+    ),
+    "circus_socket_accept_queue": (
+        GaugeMetricFamily,
+        "Connections waiting in the accept queue now",
+        ["socket"],
+    ),
+    "circus_socket_backlog": (GaugeMetricFamily, "The accept queue's limit (listen backlog)", ["socket"]),
+    "circus_socket_open_connections": (
+        GaugeMetricFamily,
+        "Accepted connections that a process holds open now (TCP)",
+        ["socket"],
+    ),
+    "circus_socket_accepted_connections": (
+        CounterMetricFamily,
+        "Connections accepted since the metrics endpoint started (TCP)",
+        ["socket"],
+    ),
+    "circus_socket_dropped_connections": (
+        CounterMetricFamily,
+        "Connections the kernel refused at this listener since it was bound (e.g. a full accept queue)",
+        ["socket"],
+    ),
+    "circus_commands": (
+        CounterMetricFamily,
+        "Commands the control endpoint answered, by outcome (ok or error)",
+        ["command", "outcome"],
+    ),
+    "circus_command_duration_seconds": (
+        HistogramMetricFamily,
+        "Time from a command's arrival to the end of its work (a command answered at once, as without "
+        "waiting, includes the work after its answer)",
+        ["command"],
+    ),
+}
+
+
+def gauge(name: str) -> GaugeMetricFamily:
+    return _new(name, GaugeMetricFamily)
+
+
+def counter(name: str) -> CounterMetricFamily:
+    return _new(name, CounterMetricFamily)
+
+
+def histogram(name: str) -> HistogramMetricFamily:
+    return _new(name, HistogramMetricFamily)
+
+
+def _new(name: str, kind: type[F]) -> F:
+    """An empty family as FAMILIES declares it; `kind` must be the declared one."""
+    declared, documentation, labels = FAMILIES[name]
+    if declared is not kind:
+        raise TypeError(f"{name} is declared a {declared.__name__}, not a {kind.__name__}")
+    return kind(name, documentation, labels=labels)
+
+
 def label_value(state: str) -> str:
     """A state as a label value: `given up` -> `given_up`."""
     return state.replace(" ", "_")
@@ -82,18 +206,10 @@ def build_families(snap: MetricsSnapshot) -> list[Metric]:
 
 
 def _watcher_families(snap: MetricsSnapshot) -> Iterable[Metric]:
-    state = GaugeMetricFamily(
-        "circus_watcher_state", "The watcher's phase: 1 for the current one", labels=["watcher", "state"]
-    )
-    live = GaugeMetricFamily(
-        "circus_watcher_processes", "Processes alive (starting, running or stopping)", labels=["watcher"]
-    )
-    ready = GaugeMetricFamily(
-        "circus_watcher_ready_processes", "Processes ready (running)", labels=["watcher"]
-    )
-    desired = GaugeMetricFamily(
-        "circus_watcher_desired_processes", "numprocesses: the target", labels=["watcher"]
-    )
+    state = gauge("circus_watcher_state")
+    live = gauge("circus_watcher_processes")
+    ready = gauge("circus_watcher_ready_processes")
+    desired = gauge("circus_watcher_desired_processes")
     for w in snap.watchers:
         for phase in WatcherPhase:
             state.add_metric([w.name, label_value(phase.value)], 1.0 if phase.value == w.phase else 0.0)
@@ -101,50 +217,26 @@ def _watcher_families(snap: MetricsSnapshot) -> Iterable[Metric]:
         live.add_metric([w.name], len(alive))
         ready.add_metric([w.name], sum(1 for p in alive if p.ready))
         desired.add_metric([w.name], w.desired)
-    flapping = CounterMetricFamily(
-        "circus_watcher_flapping",
-        "Times the watcher's processes flapped: paused for retry_in, or gave up (stays stopped)",
-        labels=["watcher", "outcome"],
-    )
+    flapping = counter("circus_watcher_flapping")
     for (watcher, outcome), count in sorted(snap.events.flapping.items()):
         flapping.add_metric([watcher, outcome], count)
-    reloads = CounterMetricFamily(
-        "circus_watcher_reloads",
-        "Reloads by how they ended: done, rolled_back, interrupted (by a stop), hup (send_hup)",
-        labels=["watcher", "outcome"],
-    )
+    reloads = counter("circus_watcher_reloads")
     for (watcher, outcome), count in sorted(snap.events.reloads.items()):
         reloads.add_metric([watcher, outcome], count)
-    durations = HistogramMetricFamily(
-        "circus_watcher_reload_duration_seconds",
-        "Rolling reloads, from the first new process to the last step (done or rolled back)",
-        labels=["watcher"],
-    )
-    for watcher, histogram in sorted(snap.events.reload_durations.items()):
-        _add_histogram(durations, [watcher], histogram)
+    durations = histogram("circus_watcher_reload_duration_seconds")
+    for watcher, observed in sorted(snap.events.reload_durations.items()):
+        _add_histogram(durations, [watcher], observed)
     return [state, live, ready, desired, flapping, reloads, durations]
 
 
 def _process_families(snap: MetricsSnapshot) -> Iterable[Metric]:
-    cpu = CounterMetricFamily(
-        "circus_process_cpu_seconds",
-        "CPU time (user + system) of the slot's processes, past ones included, without their children",
-        labels=PROCESS,
-    )
+    cpu = counter("circus_process_cpu_seconds")
     for (watcher, wid), seconds in sorted(snap.cpu.items()):
         cpu.add_metric([watcher, wid], seconds)
-    rss = GaugeMetricFamily(
-        "circus_process_resident_memory_bytes", "Resident memory of the process", labels=PROCESS
-    )
-    started = GaugeMetricFamily(
-        "circus_process_start_time_seconds",
-        "When the slot's process started, seconds since the epoch",
-        labels=PROCESS,
-    )
-    state = GaugeMetricFamily(
-        "circus_process_state", "The process's state: 1 for the current one", labels=[*PROCESS, "state"]
-    )
-    ready = GaugeMetricFamily("circus_process_ready", "1 once the process is ready (running)", labels=PROCESS)
+    rss = gauge("circus_process_resident_memory_bytes")
+    started = gauge("circus_process_start_time_seconds")
+    state = gauge("circus_process_state")
+    ready = gauge("circus_process_ready")
     for w in snap.watchers:
         for p in sorted(w.processes, key=lambda p: p.wid):
             labels = [w.name, str(p.wid)]
@@ -156,24 +248,11 @@ def _process_families(snap: MetricsSnapshot) -> Iterable[Metric]:
             for value in PROCESS_STATES:
                 state.add_metric([*labels, value.value], 1.0 if value.value == p.state else 0.0)
             ready.add_metric(labels, 1.0 if p.ready else 0.0)
-    restarts = CounterMetricFamily(
-        "circus_process_restarts",
-        "Exits the daemon did not ask for (each respawned unless the watcher paused or gave up), by "
-        "cause: exit (code: the exit status) or signal (code: the signal's name)",
-        labels=[*PROCESS, "cause", "code"],
-    )
+    restarts = counter("circus_process_restarts")
     for key, count in sorted(snap.events.restarts.items()):
         restarts.add_metric(list(key), count)
-    requests = CounterMetricFamily(
-        "circus_http_requests",
-        "Requests the slot's WSGI workers answered (chaussette --request-metrics), by status class",
-        labels=[*PROCESS, "status_class"],
-    )
-    latency = HistogramMetricFamily(
-        "circus_http_request_duration_seconds",
-        "Time from a request's head to the end of its response, in the slot's WSGI workers",
-        labels=PROCESS,
-    )
+    requests = counter("circus_http_requests")
+    latency = histogram("circus_http_request_duration_seconds")
     for (watcher, wid), figures in sorted(snap.requests.items()):
         for status_class, count in sorted(figures.statuses.items()):
             requests.add_metric([watcher, wid, status_class], count)
@@ -182,30 +261,12 @@ def _process_families(snap: MetricsSnapshot) -> Iterable[Metric]:
 
 
 def _socket_families(snap: MetricsSnapshot) -> Iterable[Metric]:
-    info = GaugeMetricFamily(
-        "circus_socket_info", "A socket the daemon holds, with its address", labels=["socket", "address"]
-    )
-    queue = GaugeMetricFamily(
-        "circus_socket_accept_queue", "Connections waiting in the accept queue now", labels=["socket"]
-    )
-    backlog = GaugeMetricFamily(
-        "circus_socket_backlog", "The accept queue's limit (listen backlog)", labels=["socket"]
-    )
-    open_now = GaugeMetricFamily(
-        "circus_socket_open_connections",
-        "Accepted connections that a process holds open now (TCP)",
-        labels=["socket"],
-    )
-    accepted = CounterMetricFamily(
-        "circus_socket_accepted_connections",
-        "Connections accepted since the metrics endpoint started (TCP)",
-        labels=["socket"],
-    )
-    dropped = CounterMetricFamily(
-        "circus_socket_dropped_connections",
-        "Connections the kernel refused at this listener since it was bound (e.g. a full accept queue)",
-        labels=["socket"],
-    )
+    info = gauge("circus_socket_info")
+    queue = gauge("circus_socket_accept_queue")
+    backlog = gauge("circus_socket_backlog")
+    open_now = gauge("circus_socket_open_connections")
+    accepted = counter("circus_socket_accepted_connections")
+    dropped = counter("circus_socket_dropped_connections")
     for s in sorted(snap.sockets, key=lambda s: s.name):
         info.add_metric([s.name, s.address], 1.0)
         for family, value in (
@@ -221,17 +282,8 @@ def _socket_families(snap: MetricsSnapshot) -> Iterable[Metric]:
 
 
 def _daemon_families(snap: MetricsSnapshot) -> Iterable[Metric]:
-    commands = CounterMetricFamily(
-        "circus_commands",
-        "Commands the control endpoint answered, by outcome (ok or error)",
-        labels=["command", "outcome"],
-    )
-    latency = HistogramMetricFamily(
-        "circus_command_duration_seconds",
-        "Time from a command's arrival to the end of its work (a command answered at once, as without "
-        "waiting, includes the work after its answer)",
-        labels=["command"],
-    )
+    commands = counter("circus_commands")
+    latency = histogram("circus_command_duration_seconds")
     for command, figures in sorted(snap.commands.commands.items()):
         commands.add_metric([command, "ok"], figures.ok)
         commands.add_metric([command, "error"], figures.errors)
@@ -239,6 +291,6 @@ def _daemon_families(snap: MetricsSnapshot) -> Iterable[Metric]:
     return [commands, latency]
 
 
-def _add_histogram(family: HistogramMetricFamily, labels: list[str], histogram: Histogram) -> None:
-    buckets = [(floatToGoString(bound), count) for bound, count in histogram.cumulative()]
-    family.add_metric(labels, buckets, histogram.sum)
+def _add_histogram(family: HistogramMetricFamily, labels: list[str], observed: Histogram) -> None:
+    buckets = [(floatToGoString(bound), count) for bound, count in observed.cumulative()]
+    family.add_metric(labels, buckets, observed.sum)

@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from prometheus_client.core import Metric
 
 from circus_web_stack.config.endpoints import split_host_port
+from circus_web_stack.core.errors import SocketBindError
 from circus_web_stack.core.notices import EventName
 from circus_web_stack.core.states import ProcessState
 from circus_web_stack.protocol.request_metrics import FIELD, decode_totals
@@ -83,7 +84,11 @@ class MetricsServer:
         host, port = split_host_port(self.address)
         self._sockets = ListenerWatch([Listener.from_info(s.info()) for s in arbiter.sockets])
         server_class = _Server6 if ":" in host else _Server
-        self._server = make_server(host, port, _guarded(make_wsgi_app(registry)), server_class, _Handler)
+        try:
+            self._server = make_server(host, port, _guarded(make_wsgi_app(registry)), server_class, _Handler)
+        except OSError as exc:
+            self._sockets.close()
+            raise SocketBindError([(f"metrics_endpoint {self.address}", str(exc))]) from exc
         threading.Thread(target=self._server.serve_forever, args=(0.1,), name="metrics", daemon=True).start()
         bound_host, bound_port = self._server.server_address[:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
@@ -133,7 +138,7 @@ class MetricsServer:
         self.requests.report(slot, pid, totals)
 
     def _slot_of(self, pid: int) -> Slot | None:
-        for watcher in self._arbiter.watchers.values():
+        for watcher in self._arbiter.iter_watchers():
             process = watcher.processes.get(pid)
             if process is not None:
                 return watcher.name, str(process.wid)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from circus_web_stack.cli.exit_codes import EXIT_BIND
 from circus_web_stack.testing.waiting import wait_until
 
 CHAUSSETTE = f"{sys.executable} -m chaussette_compat"
@@ -47,6 +48,16 @@ class Scrape:
 
 def scraper(port: int):
     return lambda: Scrape(port)
+
+
+def scrape_until(scrape, holds, timeout: float, what: str) -> Scrape:
+    """The first scrape for which `holds(scrape)` is true."""
+
+    def attempt() -> Scrape | None:
+        s = scrape()
+        return s if holds(s) else None
+
+    return wait_until(attempt, timeout, what)
 
 
 def start_daemon(circusd, tmp_path):
@@ -121,17 +132,15 @@ def test_metrics_follow_what_happens(circusd, tmp_path):
     assert first.value("process_resident_memory_bytes") > 0, "circusd's own figures"
 
     # an exit status and a flapping pause, counted with their causes
-    wait_until(
-        lambda: scrape().value(
-            "circus_process_restarts_total", watcher="exiter", wid="1", cause="exit", code="3"
-        ),
+    scrape_until(
+        scrape,
+        lambda s: s.value("circus_process_restarts_total", watcher="exiter", wid="1", cause="exit", code="3"),
         15,
         "the exit status 3 counted",
     )
-    flapped = wait_until(
-        lambda: (
-            (s := scrape()).value("circus_watcher_flapping_total", watcher="flappy", outcome="paused") and s
-        ),
+    flapped = scrape_until(
+        scrape,
+        lambda s: s.value("circus_watcher_flapping_total", watcher="flappy", outcome="paused"),
         15,
         "flappy paused",
     )
@@ -143,10 +152,9 @@ def test_metrics_follow_what_happens(circusd, tmp_path):
         conn.request("GET", "/")
         assert conn.getresponse().status == 200
         conn.close()
-    served = wait_until(
-        lambda: (
-            (s := scrape()).total("circus_http_requests_total", watcher="web", status_class="2xx") == 6 and s
-        ),
+    served = scrape_until(
+        scrape,
+        lambda s: s.total("circus_http_requests_total", watcher="web", status_class="2xx") == 6,
         10,
         "6 requests reported",
     )
@@ -160,14 +168,12 @@ def test_metrics_follow_what_happens(circusd, tmp_path):
     # SIGKILL a worker: its restart is counted with its cause, its slot goes on from where it was
     pids = web_processes(d)
     os.kill(pids[1], signal.SIGKILL)
-    after = wait_until(
-        lambda: (
-            (s := scrape()).value(
-                "circus_process_restarts_total", watcher="web", wid="1", cause="signal", code="SIGKILL"
-            )
+    after = scrape_until(
+        scrape,
+        lambda s: (
+            s.value("circus_process_restarts_total", watcher="web", wid="1", cause="signal", code="SIGKILL")
             == 1
             and s.value("circus_process_ready", watcher="web", wid="1") == 1
-            and s
         ),
         20,
         "the SIGKILL counted and wid 1 ready again",
@@ -179,10 +185,9 @@ def test_metrics_follow_what_happens(circusd, tmp_path):
 
     # a rolling reload: counted, with its duration
     assert d.call("reload", name="web", waiting=True)["status"] == "ok"
-    reloaded = wait_until(
-        lambda: (
-            (s := scrape()).value("circus_watcher_reloads_total", watcher="web", outcome="done") == 1 and s
-        ),
+    reloaded = scrape_until(
+        scrape,
+        lambda s: s.value("circus_watcher_reloads_total", watcher="web", outcome="done") == 1,
         10,
         "the reload counted",
     )
@@ -204,8 +209,9 @@ def test_metrics_follow_what_happens(circusd, tmp_path):
     # connections nobody accepts wait in the accept queue, up to the backlog
     clients = [socket.create_connection(("127.0.0.1", ports(d)["held"]), timeout=5) for _ in range(3)]
     try:
-        queued = wait_until(
-            lambda: (s := scrape()).value("circus_socket_accept_queue", socket="held") == 3 and s,
+        queued = scrape_until(
+            scrape,
+            lambda s: s.value("circus_socket_accept_queue", socket="held") == 3,
             10,
             "3 queued",
         )
@@ -240,3 +246,13 @@ def test_only_metrics_is_served_and_a_malformed_report_is_logged(circusd, tmp_pa
         sock.sendto(b'X_CIRCUS_REQUESTS={"v": 1}', "\0" + environ["NOTIFY_SOCKET"][1:])
     d.wait_log(r"sent a malformed request report, ignored \(logged once\): X_CIRCUS_REQUESTS: status must")
     assert Scrape(port).value("circus_watcher_processes", watcher="sleeper") == 1
+
+
+def test_a_metrics_endpoint_in_use_is_a_bind_error_naming_it(circusd, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        d = circusd(f"[circus]\nmetrics_endpoint = 127.0.0.1:{port}\n", workdir=tmp_path)
+        assert d.wait_exit() == EXIT_BIND
+        assert f"metrics_endpoint 127.0.0.1:{port}: [Errno 98] Address already in use" in d.log()
