@@ -91,21 +91,33 @@ def bind_listener() -> socket.socket:
     return sock
 
 
-def start_under_circusd(backend: str) -> Callable[[App, Context], Running]:
-    """Ours as users run it: circusd binds the socket and runs `chaussette --fd` workers on it."""
+def start_under_circusd(
+    backend: str, *, variant: str = "", metrics: bool = False, statsd: bool = False
+) -> Callable[[App, Context], Running]:
+    """Ours as users run it: circusd binds the socket and runs `chaussette --fd` workers on it. With
+    `metrics`, the workers report their requests to circusd, which serves /metrics; with `statsd`,
+    they send them to a statsd port (a UDP socket bound here and never read: the kernel drops what
+    overflows, so the workers pay what they would pay a real statsd, and no reader competes for CPU)."""
 
     def start(app: App, ctx: Context) -> Running:
-        run = ctx.tmp / f"circusd-{backend}-{app.name}"
+        run = ctx.tmp / f"circusd-{backend}{variant}-{app.name}"
         run.mkdir(exist_ok=True)
         chaussette = Path(sys.executable).parent / "chaussette"
         ini = run / "circus.ini"
+        extra = " --request-metrics" if metrics else ""
+        sink = None
+        if statsd:
+            sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sink.bind(("127.0.0.1", 0))
+            extra += f" --statsd-host 127.0.0.1:{sink.getsockname()[1]} --statsd-prefix bench"
         ini.write_text(
             "[circus]\n"
             f"endpoint = ipc://{run}/control.sock\n"
             f"pubsub_endpoint = ipc://{run}/pubsub.sock\n"
-            "[socket:web]\nhost = 127.0.0.1\nport = 0\n"
+            + ("metrics_endpoint = 127.0.0.1:0\n" if metrics else "")
+            + "[socket:web]\nhost = 127.0.0.1\nport = 0\n"
             "[watcher:web]\n"
-            f"cmd = {chaussette} --fd $(circus.sockets.web) --backend {backend} --log-level warning\n"
+            f"cmd = {chaussette} --fd $(circus.sockets.web) --backend {backend} --log-level warning{extra}\n"
             f"    {app.spec}\n"
             f"numprocesses = {ctx.workers}\nuse_sockets = true\ncopy_env = true\nworking_dir = {REPO}\n"
         )
@@ -134,7 +146,10 @@ def start_under_circusd(backend: str) -> Callable[[App, Context], Running]:
         def worker_pids() -> list[int]:
             return [child.pid for child in psutil.Process(daemon.pid).children()]
 
-        return Running(f"ours-{backend}", port, [daemon], worker_pids)
+        running = Running(f"ours-{backend}{variant}", port, [daemon], worker_pids)
+        if sink is not None:
+            running.cleanup.append(sink.close)
+        return running
 
     return start
 
@@ -170,13 +185,18 @@ def start_gunicorn(worker_class: str) -> Callable[[App, Context], Running]:
     return start
 
 
-#: name -> starter. Every ratio in the table is against REFERENCE.
+#: name -> starter. Every ratio in the table is against --reference (REFERENCE by default). The
+#: request-metrics variants (issue 14) are priced against plain ours: --servers
+#: ours-gevent,ours-gevent-metrics,ours-gevent-statsd --reference ours-gevent
 SERVERS: dict[str, Callable[[App, Context], Running]] = {
     "ours-gevent": start_under_circusd("gevent"),
     REFERENCE: start_gunicorn("gevent"),
     "gunicorn-sync": start_gunicorn("sync"),
     "ours-waitress": start_under_circusd("waitress"),
+    "ours-gevent-metrics": start_under_circusd("gevent", variant="-metrics", metrics=True),
+    "ours-gevent-statsd": start_under_circusd("gevent", variant="-statsd", statsd=True),
 }
+DEFAULT_SERVERS = ("ours-gevent", REFERENCE, "gunicorn-sync", "ours-waitress")
 
 
 # -- wrk ------------------------------------------------------------------------------------------
@@ -347,10 +367,12 @@ def cpu_split(seconds: list[float]) -> str:
     return "/".join(f"{100 * s / total:.0f}" for s in seconds)
 
 
-def ratios(runs: list[Run], app: str, server: str, metric: str) -> tuple[float, float, float, float, float]:
+def ratios(
+    runs: list[Run], app: str, server: str, metric: str, reference: str = REFERENCE
+) -> tuple[float, float, float, float, float]:
     """(ours median, peer median, min, median, max of per-round ratios) for one metric."""
     mine = {r.round: getattr(r, metric) for r in runs if r.app == app and r.server == server}
-    peer = {r.round: getattr(r, metric) for r in runs if r.app == app and r.server == REFERENCE}
+    peer = {r.round: getattr(r, metric) for r in runs if r.app == app and r.server == reference}
     per_round = [mine[k] / peer[k] for k in sorted(mine) if peer.get(k)]
     return (
         statistics.median(mine.values()),
@@ -361,17 +383,17 @@ def ratios(runs: list[Run], app: str, server: str, metric: str) -> tuple[float, 
     )
 
 
-def report(runs: list[Run], apps: list[App], servers: list[str]) -> str:
-    lines = [f"{'case':34} {'ours':>10} {'peer':>10}   ratio (min / median / max)   [peer: {REFERENCE}]"]
+def report(runs: list[Run], apps: list[App], servers: list[str], reference: str = REFERENCE) -> str:
+    lines = [f"{'case':34} {'ours':>10} {'peer':>10}   ratio (min / median / max)   [peer: {reference}]"]
     for app in apps:
         for server in servers:
-            if server == REFERENCE:
+            if server == reference:
                 continue
             for metric, label, fmt in (
                 ("requests_per_s", "req/s", "{:10.0f}"),
                 ("p99_ms", "p99 ms", "{:10.2f}"),
             ):
-                ours, peer, low, mid, high = ratios(runs, app.name, server, metric)
+                ours, peer, low, mid, high = ratios(runs, app.name, server, metric, reference)
                 case = f"{app.name} {server} {label}"
                 lines.append(
                     f"{case:34} {fmt.format(ours)} {fmt.format(peer)}   {low:.2f} / {mid:.2f} / {high:.2f}"
@@ -381,10 +403,11 @@ def report(runs: list[Run], apps: list[App], servers: list[str]) -> str:
 
 def versions(peers_venv: Path) -> dict[str, str]:
     found = {name: importlib.metadata.version(name) for name in ("gevent", "httptools", "waitress")}
-    gunicorn = subprocess.run(
-        [str(peers_venv / "bin" / "gunicorn"), "--version"], capture_output=True, text=True
-    )
-    found["gunicorn"] = gunicorn.stdout.strip() or gunicorn.stderr.strip()
+    if (peers_venv / "bin" / "gunicorn").exists():
+        gunicorn = subprocess.run(
+            [str(peers_venv / "bin" / "gunicorn"), "--version"], capture_output=True, text=True
+        )
+        found["gunicorn"] = gunicorn.stdout.strip() or gunicorn.stderr.strip()
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
     found["wrk"] = (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else "?"
     return found
@@ -402,7 +425,12 @@ def main(argv: list[str] | None = None) -> None:
         "--apps", default=None, help="comma-separated; default: hello,io10ms (+django if present)"
     )
     parser.add_argument(
-        "--servers", default=",".join(SERVERS), help=f"comma-separated from {', '.join(SERVERS)}"
+        "--servers", default=",".join(DEFAULT_SERVERS), help=f"comma-separated from {', '.join(SERVERS)}"
+    )
+    parser.add_argument(
+        "--reference",
+        default=REFERENCE,
+        help=f"the server every ratio is against (default: {REFERENCE}; ours-gevent to price an option)",
     )
     parser.add_argument("--smoke", action="store_true", help="2 rounds of 3 s with 1 s warm-up")
     parser.add_argument("--peers-venv", type=Path, default=DEFAULT_PEERS_VENV)
@@ -418,17 +446,18 @@ def main(argv: list[str] | None = None) -> None:
     unknown += [name for name in servers if name not in SERVERS]
     if unknown:
         parser.error(f"unknown app or server: {', '.join(unknown)}")
-    if REFERENCE not in servers:
-        parser.error(f"--servers must include {REFERENCE}, the peer every ratio is against")
+    if args.reference not in servers:
+        parser.error(f"--servers must include {args.reference}, the server every ratio is against")
     apps = [known_apps[name] for name in app_names]
 
     ensure_wrk()
-    ensure_peers(args.peers_venv, apps)
+    if any(name.startswith("gunicorn") for name in servers):
+        ensure_peers(args.peers_venv, apps)
     with tempfile.TemporaryDirectory(prefix="http-bench-") as tmp:
         ctx = Context(args.workers, args.peers_venv, Path(tmp))
         runs = measure(args, apps, servers, ctx)
 
-    table = report(runs, apps, servers)
+    table = report(runs, apps, servers, args.reference)
     print()
     print(table)
     args.output.mkdir(parents=True, exist_ok=True)
@@ -445,7 +474,7 @@ def main(argv: list[str] | None = None) -> None:
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "apps": [asdict(app) for app in apps],
         "servers": servers,
-        "reference": REFERENCE,
+        "reference": args.reference,
     }
     path.write_text(
         json.dumps({"meta": meta, "runs": [asdict(run) for run in runs], "table": table}, indent=2)

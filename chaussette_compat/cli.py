@@ -24,6 +24,7 @@ from .options import (
     parse_python_path,
     parse_signal,
     parse_size,
+    parse_statsd_host,
 )
 
 _DEFAULTS = Options()
@@ -170,6 +171,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="write an access log line per request to --log-output (default: off)",
     )
     ours.add_argument(
+        "--request-metrics",
+        action=argparse.BooleanOptionalAction,
+        default=_DEFAULTS.request_metrics,
+        help="report request counts by status class and latency to circusd (its /metrics) on "
+        "NOTIFY_SOCKET once a second (default: off)",
+    )
+    ours.add_argument(
+        "--statsd-host",
+        default=None,
+        help="send request counts, status codes and latency to statsd at HOST:PORT, HOST (port 8125) "
+        "or unix://PATH, as gunicorn's --statsd-host does (default: off)",
+    )
+    ours.add_argument(
+        "--statsd-prefix",
+        default="",
+        help="prefix of the statsd names, a '.' added (as gunicorn's); '$(circus.wid)' in it gives "
+        "per-worker names under circusd",
+    )
+    ours.add_argument(
         "--limit-request-line",
         type=_positive_int,
         default=_LIMITS.max_request_line,
@@ -230,6 +250,9 @@ def options_from_args(args: argparse.Namespace) -> Options:
         header_timeout_s=args.header_timeout,
         keepalive_timeout_s=args.keepalive_timeout,
         io_timeout_s=args.io_timeout,
+        statsd=parse_statsd_host(args.statsd_host) if args.statsd_host is not None else None,
+        statsd_prefix=args.statsd_prefix,
+        request_metrics=args.request_metrics,
     )
 
 
@@ -246,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"chaussette: ignoring extra arguments {args.arguments!r} (as Chaussette does)", file=sys.stderr
         )
+    if args.statsd_prefix and args.statsd_host is None:
+        print("chaussette: --statsd-prefix has no effect without --statsd-host", file=sys.stderr)
     from .server import run  # imported late: the backend must monkey-patch before heavy imports
 
     sys.exit(run(options, args))

@@ -18,6 +18,7 @@ ADDRESS_FAMILIES = {"AF_INET": socket.AF_INET, "AF_INET6": socket.AF_INET6, "AF_
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 #: Signals that stop at once (unless one of them is chosen as the graceful --stop-signal).
 QUICK_STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT)
+STATSD_PORT = 8125
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,43 @@ class ListenSpec:
 
 
 @dataclass(frozen=True)
+class StatsdAddress:
+    """Where statsd listens: (host, port) over UDP, or a unix datagram socket's path."""
+
+    host: str | None = None
+    port: int = STATSD_PORT
+    path: str | None = None
+
+    def describe(self) -> str:
+        if self.path is not None:
+            return f"unix://{self.path}"
+        return f"[{self.host}]:{self.port}" if self.host and ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_statsd_host(text: str) -> StatsdAddress:
+    """gunicorn's --statsd-host: HOST:PORT, HOST (port 8125), [V6]:PORT or unix://PATH."""
+    value = text.strip()
+    if value.startswith("unix://"):
+        path = value[len("unix://") :]
+        if not path:
+            raise ValueError(f"--statsd-host {text!r}: expected unix:///path/to/socket")
+        return StatsdAddress(path=path)
+    host, port_text = value, ""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"--statsd-host {text!r}: expected [ADDRESS]:PORT")
+        port_text = rest[1:]
+    elif value.count(":") == 1:
+        host, _, port_text = value.partition(":")
+    if not host:
+        raise ValueError(f"--statsd-host {text!r}: expected HOST:PORT, HOST or unix://PATH")
+    if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
+        raise ValueError(f"--statsd-host {text!r}: the port must be 1-65535")
+    return StatsdAddress(host=host, port=int(port_text) if port_text else STATSD_PORT)
+
+
+@dataclass(frozen=True)
 class Options:
     """Everything one `chaussette` process needs to know."""
 
@@ -63,6 +101,11 @@ class Options:
     header_timeout_s: float = 10.0
     keepalive_timeout_s: float = 5.0
     io_timeout_s: float = 30.0
+    #: Where to send request figures in statsd's format (--statsd-host); None: not sent.
+    statsd: StatsdAddress | None = None
+    statsd_prefix: str = ""
+    #: Report request figures to circusd on NOTIFY_SOCKET (--request-metrics).
+    request_metrics: bool = False
 
     @property
     def quick_stop_signals(self) -> tuple[int, ...]:

@@ -18,8 +18,10 @@ from .backends import BackendError, ServeContext, load_backend
 from .exit_codes import EXIT_APP_LOAD_ERROR, EXIT_BIND_ERROR, EXIT_USAGE
 from .listener import ListenerError, describe_bound, open_listener
 from .logs import configure_logging, open_log_stream
+from .metrics_report import Reporter
 from .notify import sd_notify
 from .options import Options
+from .request_metrics import RequestMeter, statsd_prefix
 
 log = logging.getLogger("chaussette")
 
@@ -29,6 +31,22 @@ def _report_load_error(exc: AppLoadError, stream: TextIO) -> None:
     if cause is not None:
         stream.write("".join(traceback.format_exception(cause)))
     log.error("%s", exc.summary)
+
+
+def _open_reporter(options: Options) -> Reporter | None:
+    statsd = options.statsd
+    if statsd is None and not options.request_metrics:
+        return None
+    reporter = Reporter(
+        RequestMeter(keep_timings=statsd is not None),
+        statsd=statsd,
+        prefix=statsd_prefix(options.statsd_prefix),
+        to_circusd=options.request_metrics,
+    )
+    reporter.start()
+    if statsd is not None:
+        log.info("request figures to statsd at %s", statsd.describe())
+    return reporter
 
 
 def run(options: Options, hook_argument: Any) -> int:
@@ -68,12 +86,18 @@ def run(options: Options, hook_argument: Any) -> int:
             options.backend,
             os.getpid(),
         )
+        reporter = _open_reporter(options)
         context = ServeContext(
             log_stream=stream,
             on_ready=lambda: sd_notify("READY=1"),
             on_stopping=lambda: sd_notify("STOPPING=1"),
+            requests=reporter.meter if reporter is not None else None,
         )
-        code = backend.serve(app, listener, options, context)
+        try:
+            code = backend.serve(app, listener, options, context)
+        finally:
+            if reporter is not None:
+                reporter.close()  # the last interval's figures too
         log.info("exiting with code %d", code)
         return code
     finally:

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any, Protocol, TextIO
 
 from ..options import Options
+from ..request_metrics import RequestMeter
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class ServeContext:
     on_ready: Callable[[], None]
     #: Called when a graceful stop begins.
     on_stopping: Callable[[], None]
+    #: Where each answered request is counted (--request-metrics, --statsd-host); None: not counted.
+    requests: RequestMeter | None = None
 
 
 class Backend(Protocol):

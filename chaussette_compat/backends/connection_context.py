@@ -14,6 +14,7 @@ from ..http.access_log import TimestampCache
 from ..http.limits import Limits
 from ..http.proxies import TrustedProxies
 from ..http.response import DateCache
+from ..request_metrics import RequestMeter
 from .loop_turns import LoopTurns
 
 
@@ -30,6 +31,8 @@ class ConnectionContext:
     #: Where access-log lines go; None when the access log is off.
     access_log: TextIO | None
     turns: LoopTurns
+    #: Where each answered request is counted; None when request metrics are off.
+    requests: RequestMeter | None = None
     date: DateCache = field(default_factory=DateCache)
     timestamps: TimestampCache = field(default_factory=TimestampCache)
     #: Set by the server's graceful stop: responses from then on close their connection.

@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import sys
-from time import monotonic, time
+from time import monotonic, perf_counter, time
 from typing import Any
 
 from gevent.socket import wait_write
@@ -217,6 +217,8 @@ class Connection:
     def _respond(self, request: Request) -> bool:
         """Run the app for `request` and send its response; True if the connection may stay open."""
         shared = self.shared
+        meter = shared.requests
+        started = perf_counter() if meter is not None else 0.0
         self.request = request
         self.status = None
         self.code = 0
@@ -268,6 +270,8 @@ class Connection:
                     log.exception("error closing the response of %s %s", request.method, environ["RAW_URI"])
             if shared.access_log is not None:
                 self._log_access(environ)
+            if meter is not None and self.code:  # 0: the client left before any response
+                meter.observe(self.code, perf_counter() - started)
         return self.keep_alive
 
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -439,6 +443,8 @@ class Connection:
     def _refuse(self, err: HTTPError) -> None:
         log.debug("refused request from %s: %s (%s)", self.environ["REMOTE_ADDR"], err.status, err.reason)
         self._send_error(err.status, err.reason)
+        if self.shared.requests is not None:  # refused before the app: no latency worth the name
+            self.shared.requests.observe(self.code, 0.0)
         if self.shared.access_log is not None:
             status = err.status.partition(" ")[0]
             line = common_log_line(

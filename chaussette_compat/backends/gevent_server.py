@@ -116,6 +116,7 @@ class GeventServer:
             io_timeout_s=options.io_timeout_s,
             access_log=context.log_stream if options.access_log else None,
             turns=self.turns,
+            requests=context.requests,
         )
         self.listener = gevent.socket.socket(fileno=listener.detach())
         self.pool = Pool(options.spawn or DEFAULT_POOL_SIZE)

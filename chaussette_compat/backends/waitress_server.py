@@ -21,7 +21,7 @@ from ..exit_codes import EXIT_OK
 from ..listener import DEFAULT_BACKLOG
 from ..options import Options
 from . import ServeContext
-from .middleware import AccessLogMiddleware, ForwardedMiddleware
+from .middleware import wrap_app
 from .waitress_checks import checked_channel_class
 
 log = logging.getLogger("chaussette")
@@ -76,9 +76,7 @@ def serve(app: Callable[..., Any], listener: socket.socket, options: Options, co
     waitress_log.propagate = False
 
     unix = listener.family == socket.AF_UNIX
-    wrapped: Any = ForwardedMiddleware(app, options.trusted_proxies, unix)
-    if options.access_log:
-        wrapped = AccessLogMiddleware(wrapped, context.log_stream)
+    wrapped = wrap_app(app, options, context.log_stream, context.requests, unix_listener=unix)
     limits = options.limits
     kwargs: dict[str, Any] = {
         "sockets": [listener],

@@ -21,7 +21,7 @@ from ..http.limits import Limits
 from ..http.rules import check_raw_head, check_request_line
 from ..options import Options
 from . import ServeContext
-from .middleware import AccessLogMiddleware, ForwardedMiddleware
+from .middleware import wrap_app
 
 log = logging.getLogger("chaussette")
 
@@ -103,9 +103,7 @@ class _InheritedSocketServer(WSGIServer):
 def serve(app: Callable[..., Any], listener: socket.socket, options: Options, context: ServeContext) -> int:
     listener.setblocking(True)
     unix = listener.family == socket.AF_UNIX
-    wrapped: Any = ForwardedMiddleware(app, options.trusted_proxies, unix)
-    if options.access_log:
-        wrapped = AccessLogMiddleware(wrapped, context.log_stream)
+    wrapped = wrap_app(app, options, context.log_stream, context.requests, unix_listener=unix)
     server = _InheritedSocketServer(
         listener, options.limits, context.log_stream if options.access_log else None
     )

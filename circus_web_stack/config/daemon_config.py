@@ -108,6 +108,13 @@ class DaemonConfig:
         2.0,
         "seconds the daemon's hub may take to answer a probe before it fails with 503",
     )
+    metrics_endpoint: str | None = option(
+        HostPort(),
+        None,
+        "HTTP address of the Prometheus endpoint GET /metrics (docs/metrics.md); a bare PORT listens on "
+        "127.0.0.1",
+        default_doc="(off)",
+    )
 
     def option_values(self) -> dict[str, Any]:
         """Every [circus] option by name, JSON-serialisable (endpoints None = not resolved yet)."""

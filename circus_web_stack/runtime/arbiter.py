@@ -39,6 +39,7 @@ from circus_web_stack.runtime.watcher import Watcher
 log = logging.getLogger("circus_web_stack.arbiter")
 
 EventListener = Callable[[str, str, dict[str, Any]], None]
+NotifyListener = Callable[[int, dict[str, str]], None]  # (sender pid, fields) of a NOTIFY_SOCKET datagram
 MilestoneListener = Callable[[DaemonMilestone], None]
 
 
@@ -59,6 +60,7 @@ class Arbiter:
         self.on_demand = OnDemandStarter(self)
         self.event_listeners: list[EventListener] = [self.on_demand.rearm_when_stopped]
         self.milestone_listeners: list[MilestoneListener] = []
+        self.notify_listeners: list[NotifyListener] = []  # every datagram, READY=1 or not
         self.exit_code = 0  # what circusd exits with; request_exit sets it
         # (watcher name, stream) -> what the pump writes to: the output tap's wrapper, set by the
         # runtime.output_tap extension while it runs (the console's live tail); None: the stream itself.
@@ -161,6 +163,8 @@ class Arbiter:
             listener(watcher, event, payload)
 
     def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
+        for listener in list(self.notify_listeners):
+            listener(pid, fields)
         if fields.get("READY") != "1":
             return
         for watcher in self._watchers.values():

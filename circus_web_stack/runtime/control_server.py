@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -33,12 +34,21 @@ log = logging.getLogger("circus_web_stack.control")
 # zmq drops the peer of a message larger than this outright; the codec's 1 MiB cap answers first.
 ZMQ_MAX_MESSAGE = 16 << 20
 
+# Told of every command once its work is over: (command, seconds since it arrived, succeeded).
+CommandObserver = Callable[[str, float, bool], None]
+
 
 class ControlServer:
     def __init__(
-        self, endpoint: str, *, curve: CurveKeys | None = None, owner_uid: int | None = None
+        self,
+        endpoint: str,
+        *,
+        curve: CurveKeys | None = None,
+        owner_uid: int | None = None,
+        observer: CommandObserver | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.observer = observer
         self.curve = curve
         self.owner_uid = owner_uid
         self._sock: Any = None
@@ -79,6 +89,13 @@ class ControlServer:
             self._sock.send_multipart(frames)
 
     def _run(self, request: Request) -> None:
+        started = time.perf_counter()
+        ok = self._answer(request)
+        if self.observer is not None:
+            self.observer(request.command, time.perf_counter() - started, ok)
+
+    def _answer(self, request: Request) -> bool:
+        """Run the command and send its reply; whether it succeeded."""
         handler = HANDLERS[request.command]
         # Circus: without `waiting` the reply is an immediate "ok" and the work goes on; errors after
         # that are only logged. Input errors are found first (precheck), so that "ok" is never a lie.
@@ -93,15 +110,18 @@ class ControlServer:
             error, tb = self._describe_failure(request.command, exc)
             if not replied:
                 self._send(encode_error(request, error, now=time.time(), tb=tb))
-            return
+            return False
         if replied:
-            return
+            return True
         try:
             frames = encode_reply(request, result, now=time.time())
         except (TypeError, ValueError):
             log.exception("%s produced an unusable result %r", request.command, result)
             frames = encode_error(request, server_error(), now=time.time())
+            self._send(frames)
+            return False
         self._send(frames)
+        return True
 
     @staticmethod
     def _describe_failure(command: str, exc: Exception) -> tuple[ClientError, str | None]:

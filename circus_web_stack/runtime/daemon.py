@@ -18,6 +18,8 @@ from circus_web_stack.runtime.control_server import ControlServer
 from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint, owner_uid
 from circus_web_stack.runtime.exit_on_failure import ExitOnFailure
 from circus_web_stack.runtime.health import HealthServer
+from circus_web_stack.runtime.metrics.ledgers import CommandMeter
+from circus_web_stack.runtime.metrics.server import MetricsServer
 from circus_web_stack.runtime.multicast import MulticastResponder
 from circus_web_stack.runtime.orphans import OrphanReaper, needs_orphan_reaper
 from circus_web_stack.runtime.output_tap import OutputTapper
@@ -189,11 +191,21 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
                 "public key may connect"
             )
     publisher = EventPublisher(endpoints["pubsub"], curve=curve)
+    metrics = None
+    if config.daemon.metrics_endpoint:
+        metrics = MetricsServer(config.daemon.metrics_endpoint, commands=CommandMeter())
     extensions += [
         publisher,
         OutputTapper(publisher),
-        ControlServer(endpoints["control"], curve=curve, owner_uid=owner_uid(config)),
+        ControlServer(
+            endpoints["control"],
+            curve=curve,
+            owner_uid=owner_uid(config),
+            observer=metrics.commands.observe if metrics is not None else None,
+        ),
     ]
+    if metrics is not None:
+        extensions.append(metrics)
     if config.daemon.multicast_endpoint:
         extensions.append(MulticastResponder(config.daemon.multicast_endpoint, endpoints["control"]))
     extensions += supervision_extensions(config)

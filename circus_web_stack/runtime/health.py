@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import socket
 import threading
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import gevent
 from circus_web_stack.config.endpoints import split_host_port
 from circus_web_stack.core.health import Verdict, WatcherHealth, readiness
 from circus_web_stack.core.states import ProcessState
+from circus_web_stack.runtime.hub_calls import HubUnanswered, ask_hub
 
 log = logging.getLogger("circus_web_stack.health")
 
@@ -129,25 +129,11 @@ class HealthServer:
 
     def ask_hub(self, question: Callable[[Any], Verdict]) -> Verdict:
         """Run `question(arbiter)` on the hub and wait for it in this (the probe's) thread."""
-        answers: queue.Queue[Verdict | BaseException] = queue.Queue(maxsize=1)
-
-        def on_hub() -> None:
-            try:
-                answers.put_nowait(question(self._arbiter))
-            except Exception as exc:  # a bug must fail the probe, not the hub
-                log.exception("answering a health probe failed")
-                answers.put_nowait(exc)
-
-        self._loop.run_callback_threadsafe(on_hub)
         try:
-            answer = answers.get(timeout=self.timeout_s)
-        except queue.Empty:
-            raise ProbeUnanswered(
-                f"circusd's hub did not answer within {self.timeout_s:g}s (health_timeout)"
-            ) from None
-        if isinstance(answer, BaseException):
-            raise ProbeUnanswered(f"answering the probe failed: {answer}") from answer
-        return answer
+            return ask_hub(self._loop, lambda: question(self._arbiter), self.timeout_s)
+        except HubUnanswered as exc:
+            timed_out = exc.__cause__ is None
+            raise ProbeUnanswered(f"{exc} (health_timeout)" if timed_out else f"{exc}") from exc.__cause__
 
     def stop(self) -> None:
         if self._server is not None:

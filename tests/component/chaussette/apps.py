@@ -196,3 +196,13 @@ def _patched_now() -> bool:
 
 
 _PATCHED_AT_IMPORT = _patched_now()
+
+
+def with_status(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Answers with the status ?status= asks for (default 200); ?fail=1 raises instead (a 500)."""
+    query = _query(environ)
+    if query.get("fail"):
+        raise RuntimeError("the app failed on purpose")
+    code = int(query.get("status", "200"))
+    start_response(f"{code} Whatever", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]

@@ -271,6 +271,7 @@ DAEMON_VALID: dict[str, list[tuple[Any, Any]]] = {
         ("", None),
     ],
     "health_timeout": [("0.5", 0.5), (3, 3.0)],
+    "metrics_endpoint": [("9101", "127.0.0.1:9101"), ("[::1]:0", "[::1]:0"), ("", None)],
 }
 
 DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -319,6 +320,9 @@ DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
         ("127.0.0.1:70000", "is not an address"),
     ],
     "health_timeout": [("0", "'0' is out of range (expected seconds > 0)")],
+    "metrics_endpoint": [
+        ("localhost:metrics", "is not an address (expected HOST:PORT or PORT (empty: off))")
+    ],
 }
 
 
