@@ -28,6 +28,7 @@ from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonMilestone, Da
 from circus_web_stack.core.suggest import did_you_mean
 from circus_web_stack.protocol.pubsub import notice_payload
 from circus_web_stack.runtime.config_reload import apply_config_file
+from circus_web_stack.runtime.leftovers import stop_left_behind
 from circus_web_stack.runtime.on_demand import OnDemandStarter
 from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
@@ -286,6 +287,7 @@ class Arbiter:
             if stragglers:
                 log.warning("stopping watchers started during the shutdown: %s", ", ".join(stragglers))
                 self.stop_watchers(stragglers, fast=True)
+            stop_left_behind([g for w in self._watchers.values() for g in w.left_groups], fast=self._fast)
         finally:
             for ext in reversed(self.extensions):
                 try:

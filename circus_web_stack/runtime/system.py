@@ -54,6 +54,12 @@ class System(Protocol):
         """SIGKILL the process, every descendant and its process group."""
         ...
 
+    def group_outlives(self, pgid: int) -> bool:
+        """Whether the process group of a process just reaped still has members."""
+        ...
+
+    def wall_time(self) -> float: ...
+
     def can_restore_priority(self) -> bool: ...
 
     def lower_priority(self, pid: int, increment: int) -> int | None: ...
@@ -106,6 +112,18 @@ class RealSystem:
         for target in tree:
             with contextlib.suppress(psutil.Error):
                 target.kill()
+
+    def group_outlives(self, pgid: int) -> bool:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # a member that changed its user: still there
+            return True
+        return True
+
+    def wall_time(self) -> float:
+        return time.time()
 
     def can_restore_priority(self) -> bool:
         return priority.can_restore()

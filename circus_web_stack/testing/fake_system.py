@@ -46,6 +46,7 @@ class FakeSystem:
         self.programs = dict(programs or {})  # by the command's first word
         self.children: dict[int, FakeChild] = {}
         self.signals: list[tuple[int, int]] = []
+        self.groups_left: set[int] = set()  # pids whose group outlives them (a shell's background job)
         self.on_ready: Callable[[int], object] = lambda pid: None  # a watcher's report_ready
         self._pids = itertools.count(1000)
 
@@ -89,6 +90,12 @@ class FakeSystem:
 
     def kill_tree(self, pid: int) -> None:
         self.signal(pid, signal.SIGKILL)
+
+    def group_outlives(self, pgid: int) -> bool:
+        return pgid in self.groups_left
+
+    def wall_time(self) -> float:
+        return self.clock.monotonic()
 
     def can_restore_priority(self) -> bool:
         return False

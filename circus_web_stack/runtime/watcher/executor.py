@@ -30,6 +30,7 @@ from circus_web_stack.core.events import (
 )
 from circus_web_stack.core.exits import signal_name
 from circus_web_stack.core.fsm_rolling import stderr_suffix
+from circus_web_stack.core.leftovers import LeftGroup
 from circus_web_stack.core.notices import Signalled
 from circus_web_stack.core.timers import TimerKey, TimerKind
 from circus_web_stack.runtime.process import Process
@@ -109,7 +110,13 @@ class Executor:
 
     def _watch_exit(self, proc: Process) -> None:
         assert proc.child is not None
-        exit_code = self.watcher.system.wait_exit(proc.child)
+        system = self.watcher.system
+        exit_code = system.wait_exit(proc.child)
+        if system.group_outlives(proc.pid):  # stopped when circusd stops (runtime/leftovers.py)
+            cfg = self.watcher.config
+            label = f"{self.watcher.name}#{proc.wid} pid={proc.pid}"
+            group = LeftGroup(label, proc.pid, system.wall_time(), cfg.stop_signal, cfg.graceful_timeout)
+            self.watcher.left_groups.append(group)
         proc.reaped = True
         proc.exit_code = exit_code
         self._lowered.pop(proc.pid, None)

@@ -34,6 +34,7 @@ from circus_web_stack.core.events import (
     StartRequested,
     StopRequested,
 )
+from circus_web_stack.core.leftovers import LeftGroup
 from circus_web_stack.core.notices import Notice, Updated
 from circus_web_stack.core.states import AT_REST_PHASES, LIVE_PROCESS_STATES, WatcherPhase
 from circus_web_stack.core.watcher_model import WatcherModel
@@ -122,6 +123,8 @@ class Watcher:
         self.arbiter = arbiter
         self._emit_fn = emit
         self.processes: dict[int, Process] = {}
+        # Groups its exited processes left members in: stopped when circusd stops (runtime/leftovers.py).
+        self.left_groups: list[LeftGroup] = []
         self.streams = WatcherStreams()
         self.spec_builder = SpawnSpecBuilder(config.name, sockets)
         self.spec_builder.notify_socket = notify_socket
