@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -35,6 +36,7 @@ CONFLICT_RETRIES = 20  # Circus refuses a command while its periodic tick holds 
 # -- the plan (pure) ------------------------------------------------------------------------------
 
 
+@dataclass
 class Event:
     action: str
     started: float  # monotonic
