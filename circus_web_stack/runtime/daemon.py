@@ -195,7 +195,11 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
         ControlServer(endpoints["control"], curve=curve, owner_uid=owner_uid(config)),
     ]
     if config.daemon.multicast_endpoint:
-        extensions.append(MulticastResponder(config.daemon.multicast_endpoint, endpoints["control"]))
+        extensions.append(
+            MulticastResponder(
+                config.daemon.multicast_endpoint, endpoints["control"], config.daemon.fqdn_prefix
+            )
+        )
     extensions += supervision_extensions(config)
     arbiter = Arbiter(config, extensions=extensions, **kwargs)
     arbiter.endpoints = endpoints
