@@ -249,6 +249,9 @@ def _zmq_module() -> ModuleType:
 
 
 def apply_curve(socket: Any, curve: CurveKeys | None) -> None:
+    """The client's CurveZMQ keys, if any; and IPv6, so that tcp://[fd00::2]:5555 endpoints connect
+    (every client socket comes through here)."""
+    socket.setsockopt(zmq.IPV6, 1)
     if curve is None:
         return
     socket.setsockopt(zmq.CURVE_SERVERKEY, curve.server_public)
