@@ -95,13 +95,12 @@ class HostFleet:
             "[circus]",
             f"endpoint = {host.tcp(CONTROL_PORT)}",
             f"pubsub_endpoint = {host.tcp(PUBSUB_PORT)}",
-            f"stats_endpoint = {host.tcp(STATS_PORT)}",
             f"curve_secret_key_file = {curve.server_secret}",
             f"curve_client_keys_dir = {curve.allowed}",
             f"fqdn_prefix = {name}",
         ]
-        if self.statsd:
-            lines += ["statsd = true", "stats_interval = 0.5"]
+        if self.statsd:  # (a stats_endpoint alone would imply statsd = true)
+            lines += [f"stats_endpoint = {host.tcp(STATS_PORT)}", "statsd = true", "stats_interval = 0.5"]
         if self.multicast:
             lines.append(f"multicast_endpoint = {self.multicast}")
         if self.web:
