@@ -71,7 +71,9 @@ def test_status_goes_to_every_node_and_prints_a_node_column(fleet_file):
 def test_list_and_listsockets_aggregate(fleet_file, hosts):
     listed = circusctl(fleet_file, "--all", "list")
     assert listed.returncode == 0, listed.stderr
-    assert [line.split() for line in listed.stdout.splitlines()[1:]] == [[f"node{n}", "web"] for n in (1, 2, 3)]
+    assert [line.split() for line in listed.stdout.splitlines()[1:]] == [
+        [f"node{n}", "web"] for n in (1, 2, 3)
+    ]
     sockets = circusctl(fleet_file, "--all", "listsockets")
     rows = [line.split() for line in sockets.stdout.splitlines()[1:]]
     assert [(r[0], r[2], r[3]) for r in rows] == [
