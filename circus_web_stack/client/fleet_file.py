@@ -164,7 +164,9 @@ def _node(name: str, options: dict[str, object], tags: Sequence[tuple[str, str]]
 def parse_fleet(text: str, path: str = "<fleet>") -> Fleet:
     """A fleet file's text -> Fleet. Raises ConfigError (file, line, section, key, what is valid)."""
     builder = _Builder(path, os.path.dirname(os.path.abspath(path)) if path != "<fleet>" else os.getcwd())
-    sections, _warnings = parse_ini(text, path)
+    sections, warnings = parse_ini(text, path)
+    if warnings:  # a duplicate key in a file this small is a mistake, not a style
+        raise ConfigError(warnings[0])
     fleet_section = next((s for s in sections if s.name == "fleet"), None)
     defaults: dict[str, object] = {}
     discovery = None
@@ -194,8 +196,6 @@ def parse_fleet(text: str, path: str = "<fleet>") -> Fleet:
             hint = did_you_mean(kind, ("node", "fleet"))
             raise builder.error(section, f"unknown section{hint} (expected [fleet] or [node:NAME])")
         name = name.strip()
-        if any(n.name == name for n in nodes):
-            raise builder.error(section, f"a second node named {name!r}")
         if "endpoint" not in section.entries:
             raise builder.error(section, "no endpoint (the daemon's control endpoint, tcp://HOST:PORT)")
         options, tags = builder.node_options(section, defaults=defaults)
