@@ -21,7 +21,21 @@ if TYPE_CHECKING:
 
 PROG = "circusctl"
 # The global options, which a command line may also give after the command.
-GLOBAL_OPTIONS = ("endpoint", "timeout", "json", "prettify", "table", "curve_server_key", "curve_client_key")
+GLOBAL_OPTIONS = (
+    "endpoint",
+    "timeout",
+    "json",
+    "prettify",
+    "table",
+    "curve_server_key",
+    "curve_client_key",
+    # a fleet (cli/fleet_session.py): the node file, which nodes, and a rollout's batch size
+    "fleet",
+    "nodes",
+    "tags",
+    "every",
+    "batch",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +56,11 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
     parser.add_argument("--table", action="store_true", default=default(False))
     parser.add_argument("--curve-server-key", default=default(None))
     parser.add_argument("--curve-client-key", default=default(None))
+    parser.add_argument("--fleet", default=default(None))
+    parser.add_argument("--node", dest="nodes", action="append", default=default(None))
+    parser.add_argument("--tag", dest="tags", action="append", default=default(None))
+    parser.add_argument("--all", dest="every", action="store_true", default=default(False))
+    parser.add_argument("--batch", default=default(None))
 
 
 def global_parser() -> argparse.ArgumentParser:

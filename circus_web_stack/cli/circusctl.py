@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from circus_web_stack.cli.argv import PROG, global_parser
+from circus_web_stack.cli.command_line import Options
 from circus_web_stack.cli.common import exit_quietly_on_closed_stdout
 from circus_web_stack.cli.exit_codes import EXIT_OK
 from circus_web_stack.cli.grammar import GRAMMAR, UsageError
 from circus_web_stack.cli.help import print_completion, print_help, usage_failure
-from circus_web_stack.cli.session import Options, Session, run_command
+from circus_web_stack.cli.session import Session, run_command
 from circus_web_stack.client.daemon import CURVE_CLIENT_KEY_ENV, CURVE_SERVER_KEY_ENV, default_endpoint
 
 
@@ -41,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         table=parsed.table,
         curve_server_key=parsed.curve_server_key or os.environ.get(CURVE_SERVER_KEY_ENV),
         curve_client_key=parsed.curve_client_key or os.environ.get(CURVE_CLIENT_KEY_ENV),
+        fleet=parsed.fleet,
+        nodes=parsed.nodes,
+        tags=parsed.tags,
+        every=parsed.every,
+        batch=parsed.batch,
     )
     if parsed.command == "help":
         return print_help(out, err, parsed.args[0] if parsed.args else None)

@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a circusd's control endpoint; repeat it for several daemons "
         "(default: $CIRCUSCTL_ENDPOINT or the private ipc socket)",
     )
+    parser.add_argument(
+        "--fleet", help="a fleet file: show its chosen nodes (every node unless --node or --tag)"
+    )
+    parser.add_argument("--node", action="append", help="with --fleet: this node (repeatable, globs)")
+    parser.add_argument("--tag", action="append", help="with --fleet: nodes with this KEY=VALUE tag")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any)")
     parser.add_argument(
@@ -156,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"circushttpd: --port {args.port}: expected 0-65535", file=sys.stderr)
         return EXIT_USAGE
     try:
-        curve = _curve(args)
+        targets = _targets(args)
     except ValueError as exc:
         print(f"circushttpd: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -182,18 +187,41 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"circushttpd: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_BIND
-    from circus_web_stack.client.daemon import default_endpoint
-
-    endpoints = args.endpoint or [default_endpoint()]
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    log.info("serving the console of %s on http://%s:%d/", ", ".join(endpoints), shown, port)
+    log.info(
+        "serving the console of %s on http://%s:%d/",
+        ", ".join(t.node or t.endpoint for t in targets),
+        shown,
+        port,
+    )
     if token is not None:
         # On stderr, so it reaches circusd's log when circusd runs us as its helper watcher.
         print(
             f"circushttpd: log in at http://{shown}:{port}/login?token={token}", file=sys.stderr, flush=True
         )
-    return serve(listener, endpoints, curve, secret, args.password_hash, args.readonly_password_hash, token)
+    return serve(listener, targets, secret, args.password_hash, args.readonly_password_hash, token)
+
+
+def _targets(args: argparse.Namespace):  # -> list[web.serve.Target]
+    """The daemons to show: --fleet's chosen nodes (each with its keys), else each --endpoint."""
+    from circus_web_stack.client.daemon import default_endpoint
+    from circus_web_stack.web.serve import Target
+
+    if not args.fleet:
+        curve = _curve(args)
+        return [Target(endpoint, curve) for endpoint in args.endpoint or [default_endpoint()]]
+    from circus_web_stack.cli.fleet_session import load_fleet
+    from circus_web_stack.client.fleet import node_curve_keys
+    from circus_web_stack.client.fleet_file import Selection, SelectionError, select_nodes
+    from circus_web_stack.core.errors import ConfigError
+
+    try:
+        fleet = load_fleet(args.fleet)
+        chosen = Selection(tuple(args.node or ()), tuple(args.tag or ()), not (args.node or args.tag))
+        return [Target(n.endpoint, node_curve_keys(n), n.name) for n in select_nodes(fleet, chosen)]
+    except (ConfigError, SelectionError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _curve(args: argparse.Namespace):  # -> CurveKeys | None

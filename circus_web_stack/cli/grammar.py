@@ -121,6 +121,7 @@ GRAMMAR: Mapping[str, Grammar] = dict(
             ),
         ),
         _row("reloadconfig"),
+        _row("saveoverlay"),
         _row("incr", _NAME, Positional("nb", Arity.OPTIONAL, "nb")),
         _row("decr", _NAME, Positional("nb", Arity.OPTIONAL, "nb")),
         _row("numprocesses", _NAME_OPTIONAL),

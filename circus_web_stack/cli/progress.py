@@ -35,6 +35,7 @@ class ReloadProgress:
         self._stop = threading.Event()
         self._sock = zmq.Context.instance().socket(zmq.SUB)
         self._sock.linger = 0
+        self._sock.ipv6 = True
         if curve_apply is not None:
             curve_apply(self._sock)
         self._sock.subscribe(event_topic(watcher, "reload"))

@@ -71,11 +71,18 @@ def _render_status(reply: dict) -> str:
     return _scalar(reply.get("status"))
 
 
-_STATS_HEADERS = ("WATCHER", "PID", "WID", "CPU%", "MEM%", "RSS", "VMS", "AGE", "CPU TIME", "CMD")
-_STATS_RIGHT = (1, 2, 3, 4, 5, 6, 7, 8)
+STATS_HEADERS = ("WATCHER", "PID", "WID", "CPU%", "MEM%", "RSS", "VMS", "AGE", "CPU TIME", "CMD")
+STATS_RIGHT = (1, 2, 3, 4, 5, 6, 7, 8)
+SOCKETS_HEADERS = ("FD", "NAME", "ADDRESS", "BACKLOG")
+SOCKETS_RIGHT = (0, 3)
 
 
 def _render_stats(reply: dict) -> str:
+    return render_table(STATS_HEADERS, stats_rows(reply), right=STATS_RIGHT)
+
+
+def stats_rows(reply: dict) -> list[list[object]]:
+    """The rows of `stats`' table (one per process, children indented under it)."""
     rows: list[list[object]] = []
     if isinstance(reply.get("infos"), dict):
         for watcher in sorted(reply["infos"]):
@@ -84,7 +91,7 @@ def _render_stats(reply: dict) -> str:
         _process_rows(rows, reply.get("name") or "-", reply.get("info"), depth=0)
     else:
         _stats_rows(rows, reply.get("name", ""), reply.get("info"))
-    return render_table(_STATS_HEADERS, rows, right=_STATS_RIGHT)
+    return rows
 
 
 def _stats_rows(rows: list[list[object]], watcher: str, infos: object) -> None:
@@ -136,11 +143,15 @@ def _render_process_info(info: object) -> str:
 
 
 def _render_sockets(sockets: list) -> str:
-    rows = []
+    return render_table(SOCKETS_HEADERS, socket_rows(sockets), right=SOCKETS_RIGHT)
+
+
+def socket_rows(sockets: list) -> list[list[object]]:
+    rows: list[list[object]] = []
     for sock in sockets:
         address = sock["path"] if "path" in sock else f"{sock.get('host', '')}:{sock.get('port', '')}"
         rows.append([sock.get("fd", ""), sock.get("name", ""), address, sock.get("backlog", "")])
-    return render_table(("FD", "NAME", "ADDRESS", "BACKLOG"), rows, right=(0, 3))
+    return rows
 
 
 def _render_processes(reply: dict) -> str:

@@ -17,6 +17,7 @@ import zmq
 
 from circus_web_stack.cli.argv import GLOBAL_OPTIONS, PROG, command_parser, properties_of
 from circus_web_stack.cli.circus_text import render_circus_text
+from circus_web_stack.cli.command_line import CommandLine, Options
 from circus_web_stack.cli.exit_codes import EXIT_ERROR_REPLY, EXIT_OK, EXIT_UNREACHABLE
 from circus_web_stack.cli.grammar import GRAMMAR, UsageError
 from circus_web_stack.cli.help import command_help, usage_failure
@@ -29,32 +30,13 @@ from circus_web_stack.client.daemon import (
     CallError,
     CallTimeout,
     CircusClient,
-    CurveKeys,
     apply_curve,
-    curve_keys_from_options,
     iter_messages,
 )
 from circus_web_stack.core.errors import ClientError
 from circus_web_stack.core.suggest import did_you_mean
 from circus_web_stack.protocol.commands import validate
 from circus_web_stack.protocol.endpoints import endpoint_problem, ipc_path
-
-
-@dataclass
-class Options:
-    """Global options; a command line in the shell may override json, prettify, table and timeout."""
-
-    endpoint: str
-    timeout: float | None = None  # None: DEFAULT_TIMEOUT_S, or WAITING_TIMEOUT_S with --waiting
-    json: bool = False
-    prettify: bool = False
-    table: bool = False  # our aligned tables instead of Circus's text
-    curve_server_key: str | None = None
-    curve_client_key: str | None = None
-
-    @property
-    def curve_keys(self) -> CurveKeys | None:
-        return curve_keys_from_options(self.curve_server_key, self.curve_client_key)
 
 
 @dataclass
@@ -81,8 +63,9 @@ class Session:
         self._clients.clear()
 
 
-def run_command(session: Session, command: str, words: Sequence[str]) -> int:
-    """Run one command line (`incr web 2 --waiting`) and print its outcome; returns the exit code."""
+def parse_command_line(session: Session, command: str, words: Sequence[str]) -> CommandLine | int:
+    """The command line checked against the grammar and the command table, or the exit code when
+    it asked for help or is wrong (said on stderr)."""
     grammar = GRAMMAR.get(command.lower())
     if grammar is None:
         known = ", ".join(GRAMMAR)
@@ -98,13 +81,33 @@ def run_command(session: Session, command: str, words: Sequence[str]) -> int:
         given = {name: getattr(parsed, name) for name in GLOBAL_OPTIONS if hasattr(parsed, name)}
         options = replace(session.options, **given)
         properties = properties_of(grammar, parsed)
-        if spec.name == "listen":
-            return _listen(session, options, properties)
-        properties = validate(spec.name, properties, fill_defaults=False)
+        if not options.fleet:
+            for flag, value in (("--node", options.nodes), ("--tag", options.tags), ("--all", options.every)):
+                if value:
+                    raise UsageError(f"{flag} chooses nodes of a fleet: it needs --fleet FILE")
+            if options.batch:
+                raise UsageError("--batch rolls a reload across the nodes of a fleet: it needs --fleet FILE")
+        if spec.name != "listen":
+            properties = validate(spec.name, properties, fill_defaults=False)
     except UsageError as exc:
         return usage_failure(session.err, str(exc), grammar)
     except ClientError as exc:
         return usage_failure(session.err, f"{spec.name}: {exc.reason}", grammar)
+    return CommandLine(grammar, options, properties)
+
+
+def run_command(session: Session, command: str, words: Sequence[str]) -> int:
+    """Run one command line (`incr web 2 --waiting`) and print its outcome; returns the exit code."""
+    line = parse_command_line(session, command, words)
+    if isinstance(line, int):
+        return line
+    if line.options.fleet:
+        from circus_web_stack.cli.fleet_session import run_fleet_command  # only fleets need it
+
+        return run_fleet_command(session.out, session.err, line)
+    spec, options, properties = line.grammar.spec, line.options, line.properties
+    if spec.name == "listen":
+        return _listen(session, options, properties)
     unreachable = _unreachable_reason(options.endpoint)
     if unreachable:
         print(f"{PROG}: {unreachable}", file=session.err)
@@ -115,7 +118,7 @@ def run_command(session: Session, command: str, words: Sequence[str]) -> int:
     try:
         client = session.client(options)
     except (UsageError, ValueError, zmq.ZMQError) as exc:
-        return usage_failure(session.err, str(exc), grammar)
+        return usage_failure(session.err, str(exc), line.grammar)
     try:
         with _progress_for(session, options, spec.name, properties):
             reply = client.call_message(spec.name, properties)

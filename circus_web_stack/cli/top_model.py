@@ -6,6 +6,7 @@ Rule: pure functions of the messages received, the keys and the clock; tested wi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from circus_web_stack.protocol.stats import CIRCUS_TOPIC, SOCKETS_TOPIC, STATS_TOPIC_PREFIX
@@ -67,23 +68,40 @@ class TopState:
             del self.watchers[name]
 
 
+# A fleet's states by node name; one daemon is the fleet of one node "" (no node column then).
+States = Mapping[str, TopState]
+
+
+def as_states(state: TopState | States) -> States:
+    return {"": state} if isinstance(state, TopState) else state
+
+
+def _cycle(current: str | None, names: list[str]) -> str | None:
+    """all -> first -> ... -> last -> all."""
+    if not names:
+        return None
+    if current not in names:
+        return names[0]
+    i = names.index(current)
+    return names[i + 1] if i + 1 < len(names) else None
+
+
 @dataclass(frozen=True)
 class View:
     sort: str = "cpu"
     watcher: str | None = None  # None: every watcher
+    node: str | None = None  # None: every node of the fleet
 
     def next_watcher(self, names: list[str]) -> View:
-        """Cycle: all -> first -> ... -> last -> all."""
-        if not names:
-            return replace(self, watcher=None)
-        if self.watcher not in names:
-            return replace(self, watcher=names[0])
-        i = names.index(self.watcher)
-        return replace(self, watcher=names[i + 1] if i + 1 < len(names) else None)
+        return replace(self, watcher=_cycle(self.watcher, names))
+
+    def next_node(self, names: list[str]) -> View:
+        return replace(self, node=_cycle(self.node, names))
 
 
-def handle_key(key: str, view: View, state: TopState) -> View | None:
-    """The view after a key; None means quit."""
+def handle_key(key: str, view: View, state: TopState | States) -> View | None:
+    """The view after a key; None means quit. `n` cycles the fleet's nodes, `a` shows all again."""
+    states = as_states(state)
     if key in ("q", "Q", "\x03"):
         return None
     if key == "c":
@@ -91,7 +109,9 @@ def handle_key(key: str, view: View, state: TopState) -> View | None:
     if key == "m":
         return replace(view, sort="mem")
     if key == "w":
-        return view.next_watcher(sorted(state.watchers))
+        return view.next_watcher(sorted({w for s in states.values() for w in s.watchers}))
+    if key == "n":
+        return view.next_node(sorted(n for n in states if n))
     if key == "a":
-        return replace(view, watcher=None)
+        return replace(view, watcher=None, node=None)
     return view

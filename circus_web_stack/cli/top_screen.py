@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from circus_web_stack.cli.common import format_age
-from circus_web_stack.cli.top_model import TopState, View, WatcherView
+from circus_web_stack.cli.top_model import States, TopState, View, WatcherView, as_states
 from circus_web_stack.protocol.stats import NOT_AVAILABLE, human_bytes
 
 
@@ -77,7 +77,7 @@ def _lines(text: str, width: int) -> int:
 
 
 def render(
-    state: TopState,
+    state: TopState | States,
     view: View,
     *,
     now: float,
@@ -87,20 +87,30 @@ def render(
     problem: str | None = None,
 ) -> RenderableType:
     """The whole screen, fitted to `height` lines: the sockets table goes first when space is short,
-    the key line always stays."""
-    interval = f"every {state.interval_s:.1f}s" if state.interval_s else "waiting for a sample"
-    age = "" if state.last_message_at is None else f", updated {now - state.last_message_at:.1f}s ago"
+    the key line always stays. Given a fleet's states by node, tables get a NODE column and `view.node`
+    filters them."""
+    states = as_states(state)
+    fleet = any(states)
+    shown = {n: s for n, s in states.items() if view.node in (None, n)}
+    intervals = [s.interval_s for s in shown.values() if s.interval_s]
+    heard = [s.last_message_at for s in shown.values() if s.last_message_at is not None]
+    interval = f"every {intervals[0]:.1f}s" if intervals else "waiting for a sample"
+    age = f", updated {now - max(heard):.1f}s ago" if heard else ""
     title = Text.assemble(("circus-top ", "bold"), f"{endpoint}  ({interval}{age})")
-    head: list[RenderableType] = [_one_line(title), _one_line(_circus_line(state))]
+    head: list[RenderableType] = [_one_line(title), _one_line(_circus_line(shown, fleet))]
     used = 2 + 2 + 1  # title, circus line, process table heading and rule, key line
     if problem:
         head.append(Text(problem, style="bold red"))
-        used += _lines(problem, width)
-    sockets_table = _sockets_table(state)
-    if sockets_table is not None and height - used - (len(state.sockets) + 2) >= min(4, len(state.watchers)):
+        used += sum(_lines(line, width) for line in problem.splitlines())
+    sockets_table = _sockets_table(shown, fleet)
+    socket_count = sum(len(s.sockets) for s in shown.values())
+    watcher_count = sum(len(s.watchers) for s in shown.values())
+    if sockets_table is not None and height - used - (socket_count + 2) >= min(4, watcher_count):
         head.append(sockets_table)
-        used += len(state.sockets) + 2
+        used += socket_count + 2
     filt = view.watcher or "all watchers"
+    if fleet:
+        filt += ", " + (f"node {view.node}" if view.node else "all nodes")
     keys = Text.assemble(
         ("q", "bold"),
         " quit  ",
@@ -110,11 +120,12 @@ def render(
         " memory  ",
         ("w", "bold"),
         " next watcher  ",
+        *((("n", "bold"), " next node  ") if fleet else ()),
         ("a", "bold"),
         " all    ",
         (f"sorted by {'CPU' if view.sort == 'cpu' else 'memory'}, {filt}", "dim"),
     )
-    return Group(*head, _process_table(state, view, max(0, height - used)), _one_line(keys))
+    return Group(*head, _process_table(shown, view, max(0, height - used), fleet), _one_line(keys))
 
 
 def _one_line(text: Text) -> Text:
@@ -123,21 +134,24 @@ def _one_line(text: Text) -> Text:
     return text
 
 
-def _circus_line(state: TopState) -> Text:
+def _circus_line(states: States, fleet: bool) -> Text:
     items = []
-    for info, _ in sorted(state.circus.values(), key=lambda v: str(v[0].get("name"))):
-        items.append(
-            f"{info.get('name') or info.get('pid')} pid {info.get('pid')} cpu {_cpu(info.get('cpu'))}% "
-            f"rss {_bytes(info.get('rss_bytes'))}"
-        )
+    for node, state in states.items():
+        for info, _ in sorted(state.circus.values(), key=lambda v: str(v[0].get("name"))):
+            label = f"{node}: " if fleet else ""
+            name = info.get("name") or info.get("pid")
+            items.append(
+                f"{label}{name} pid {info.get('pid')} cpu {_cpu(info.get('cpu'))}% "
+                f"rss {_bytes(info.get('rss_bytes'))}"
+            )
     return Text("  |  ".join(items) if items else "circusd: no figures yet", style="cyan")
 
 
-def _sockets_table(state: TopState) -> Table | None:
-    if not state.sockets:
+def _sockets_table(states: States, fleet: bool) -> Table | None:
+    if not any(s.sockets for s in states.values()):
         return None
     table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
-    for heading, justify in (
+    headings = [
         ("SOCKET", "left"),
         ("ADDRESS", "left"),
         ("QUEUE", "right"),
@@ -146,46 +160,55 @@ def _sockets_table(state: TopState) -> Table | None:
         ("ACCEPTED", "right"),
         ("OPEN", "right"),
         ("DROPPED", "right"),
-    ):
+    ]
+    for heading, justify in [("NODE", "left")] * fleet + headings:
         table.add_column(heading, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
-    for fd in sorted(state.sockets):
-        info, _ = state.sockets[fd]
-        queue = info.get("queue")
-        table.add_row(
-            str(info.get("name") or fd),
-            str(info.get("address")),
-            Text(_count(queue), style="bold red" if isinstance(queue, int) and queue > 0 else ""),
-            _count(info.get("backlog")),
-            _count(info.get("reads")),
-            _count(info.get("accepted")),
-            _count(info.get("connections")),
-            _count(info.get("dropped")),
-        )
+    for node, state in states.items():
+        for fd in sorted(state.sockets):
+            info, _ = state.sockets[fd]
+            queue = info.get("queue")
+            table.add_row(
+                *([node] if fleet else []),
+                str(info.get("name") or fd),
+                str(info.get("address")),
+                Text(_count(queue), style="bold red" if isinstance(queue, int) and queue > 0 else ""),
+                _count(info.get("backlog")),
+                _count(info.get("reads")),
+                _count(info.get("accepted")),
+                _count(info.get("connections")),
+                _count(info.get("dropped")),
+            )
     return table
 
 
-def _process_table(state: TopState, view: View, budget: int) -> Table:
+def _process_table(states: States, view: View, budget: int, fleet: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
+    if fleet:
+        table.add_column("NODE", no_wrap=True)
     table.add_column("WATCHER / PID", no_wrap=True)
     table.add_column("CPU%", justify="right", no_wrap=True)
     table.add_column("RSS", justify="right", no_wrap=True)
     table.add_column("MEM%", justify="right", no_wrap=True)
     table.add_column("AGE", justify="right", no_wrap=True)
     table.add_column("COMMAND", no_wrap=True, overflow="ellipsis", ratio=1)
-    names = [n for n in state.watchers if view.watcher in (None, n)]
-    names.sort(key=lambda n: (-_watcher_key(view.sort, state.watchers[n]), n))
+    lead: list[str] = [""] if fleet else []
+    keys = [(n, w) for n, s in states.items() for w in s.watchers if view.watcher in (None, w)]
+    keys.sort(key=lambda k: (-_watcher_key(view.sort, states[k[0]].watchers[k[1]]), k))
     rows = [
-        sorted((i for i, _ in state.watchers[n].processes.values()), key=lambda i: -sort_key(view.sort, i))
-        for n in names
+        sorted(
+            (i for i, _ in states[n].watchers[w].processes.values()), key=lambda i: -sort_key(view.sort, i)
+        )
+        for n, w in keys
     ]
     allotted = allot_rows([len(r) for r in rows], budget)
     hidden = 0
-    for name, infos, lines in zip(names, rows, allotted, strict=True):
+    for (node, name), infos, lines in zip(keys, rows, allotted, strict=True):
         if lines is None:
             hidden += 1
             continue
-        totals = state.watchers[name].totals
+        totals = states[node].watchers[name].totals
         table.add_row(
+            *([Text(node, style="bold")] if fleet else []),
             Text(f"{name} ({len(infos)})", style="bold"),
             Text(_cpu(totals.get("cpu_total", totals.get("cpu"))), style="bold"),
             Text(_bytes(totals.get("rss_bytes")), style="bold"),
@@ -196,6 +219,7 @@ def _process_table(state: TopState, view: View, budget: int) -> Table:
         cut = lines < len(infos)
         for info in infos[: max(0, lines - 1) if cut else lines]:
             table.add_row(
+                *lead,
                 f"  {info.get('pid')}",
                 _cpu(info.get("cpu")),
                 _bytes(info.get("rss_bytes")),
@@ -205,11 +229,11 @@ def _process_table(state: TopState, view: View, budget: int) -> Table:
             )
         if cut and lines > 0:
             shown = lines - 1
-            table.add_row(Text(f"  ... {len(infos) - shown} more", style="dim"), "", "", "", "", "")
+            table.add_row(*lead, Text(f"  ... {len(infos) - shown} more", style="dim"), "", "", "", "", "")
     if hidden:
-        table.add_row(Text(f"... {hidden} more watchers (w filters)", style="dim"), "", "", "", "", "")
-    if not names and budget > 0:
-        table.add_row(Text("no watcher figures yet", style="dim"), "", "", "", "", "")
+        table.add_row(*lead, Text(f"... {hidden} more watchers (w filters)", style="dim"), "", "", "", "", "")
+    if not keys and budget > 0:
+        table.add_row(*lead, Text("no watcher figures yet", style="dim"), "", "", "", "", "")
     return table
 
 

@@ -152,16 +152,14 @@ class CircusClient:
                     endpoint=self.endpoint,
                     connected=True,
                 )
-            frames = self._socket.recv_multipart()
-            try:
-                reply = decode_reply(frames[-1])
-            except ValueError as exc:
-                raise CallError(
-                    f"{self.endpoint} sent an unreadable reply: {exc}", endpoint=self.endpoint
-                ) from None
-            if reply.get("id") == request_id:
+            reply = matching_reply(self._socket.recv_multipart(), request_id, self.endpoint)
+            if reply is not None:
                 return reply
-            # A late reply to an earlier request that timed out: not ours.
+
+    @property
+    def socket(self) -> zmq.Socket:
+        """The DEALER itself, for a caller that polls many clients at once (client/fleet.py)."""
+        return self._socket
 
     def cast(self, command: str, **properties: Any) -> None:
         """Send `command` with msg_type "cast": the daemon runs it and sends no reply."""
@@ -188,6 +186,16 @@ class CircusClient:
                 connected=False,
             )
         self._socket.send(body, zmq.NOBLOCK)
+
+
+def matching_reply(frames: Sequence[bytes], request_id: str, endpoint: str) -> dict | None:
+    """The reply in `frames` if it answers `request_id`; None for a late reply to an earlier request
+    that timed out (not ours). An unreadable reply raises CallError."""
+    try:
+        reply = decode_reply(frames[-1])
+    except ValueError as exc:
+        raise CallError(f"{endpoint} sent an unreadable reply: {exc}", endpoint=endpoint) from None
+    return reply if reply.get("id") == request_id else None
 
 
 def iter_messages(
@@ -241,6 +249,9 @@ def _zmq_module() -> ModuleType:
 
 
 def apply_curve(socket: Any, curve: CurveKeys | None) -> None:
+    """The client's CurveZMQ keys, if any; and IPv6, so that tcp://[fd00::2]:5555 endpoints connect
+    (every client socket comes through here)."""
+    socket.setsockopt(zmq.IPV6, 1)
     if curve is None:
         return
     socket.setsockopt(zmq.CURVE_SERVERKEY, curve.server_public)

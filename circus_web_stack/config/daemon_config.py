@@ -103,6 +103,13 @@ class DaemonConfig:
         "HTTP address of the health probes /livez and /readyz; a bare PORT listens on 127.0.0.1",
         default_doc="(off)",
     )
+    overlay: str = option(
+        Choice("off", "manual", "auto"),
+        "off",
+        "keep run-time changes (watchers added or removed, numprocesses) in <config file>.overlay, which "
+        "is read at start and at reloadconfig: manual writes it at the `saveoverlay` command, auto after "
+        "every change as well",
+    )
     health_timeout: float = option(
         Seconds(positive=True),
         2.0,

@@ -13,7 +13,7 @@ from typing import Any
 from circus_web_stack.config.kinds import InvalidValue, Kind
 
 _TCP = re.compile(r"tcp://(?P<host>\[[^\]]+\]|[^:/\[\]]+):(?P<port>\d+|\*)")
-_UDP = re.compile(r"udp://(?P<host>[^:/]+):(?P<port>\d+)")
+_UDP = re.compile(r"udp://(?P<host>\[[^\]]+\]|[^:/\[\]]+):(?P<port>\d+)")
 
 
 class Endpoint(Kind):
@@ -42,9 +42,10 @@ class Endpoint(Kind):
 
 
 class MulticastEndpoint(Kind):
-    """`udp://GROUP:PORT` for Circus's discovery responder; empty turns it off."""
+    """`udp://GROUP:PORT` (an IPv6 group in brackets) for Circus's discovery responder; empty turns
+    it off."""
 
-    label = "udp://GROUP:PORT (empty: off)"
+    label = "udp://GROUP:PORT or udp://[GROUP]:PORT (empty: off)"
 
     def parse(self, raw: Any) -> str:
         if raw is None:

@@ -20,6 +20,7 @@ from circus_web_stack.config.ini import IniSection, merge_sections, parse_ini
 from circus_web_stack.config.kinds import InvalidValue
 from circus_web_stack.config.model import Config, FlappingSpec, PluginConfig, SocketConfig, WatcherConfig
 from circus_web_stack.config.options import DAEMON_OPTIONS, WATCHER_OPTIONS
+from circus_web_stack.config.overlay import apply_overlay, overlay_path, parse_overlay
 from circus_web_stack.config.sections import (
     Where,
     build_daemon,
@@ -234,10 +235,13 @@ def _flapping_defaults(plugins: list[tuple[str, IniSection]], warnings: list[str
     return FlappingSpec()
 
 
-def load_config(path: str, *, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str, *, environ: Mapping[str, str] | None = None, with_overlay: bool = True
+) -> Config:
     """Read and validate a Circus ini file and its includes. `environ` (default os.environ) is the
-    environment of the daemon: the source of $VAR in env values and of $(circus.env.X).
-    Raises ConfigError naming file, line, section and option."""
+    environment of the daemon: the source of $VAR in env values and of $(circus.env.X). With
+    `[circus] overlay` on, the run-time changes kept in the overlay file are laid over it (unless
+    `with_overlay` is False: the file alone). Raises ConfigError naming file, line, section and option."""
     environ = dict(os.environ if environ is None else environ)
     warnings: list[str] = []
     found = _classify(_read_all(path, warnings), warnings)
@@ -303,7 +307,7 @@ def load_config(path: str, *, environ: Mapping[str, str] | None = None) -> Confi
         if not any(fnmatchcase(w.name, p) for w in watchers for p in patterns):
             _where(section, warnings).warn("matches no watcher")
 
-    return Config(
+    config = Config(
         daemon=daemon,
         sockets=tuple(sorted(sockets, key=lambda s: s.name)),
         watchers=tuple(sorted(watchers, key=lambda w: w.name)),
@@ -311,3 +315,7 @@ def load_config(path: str, *, environ: Mapping[str, str] | None = None) -> Confi
         path=path,
         warnings=tuple(warnings),
     )
+    overlay_file = overlay_path(path)
+    if with_overlay and daemon.overlay != "off" and os.path.exists(overlay_file):
+        config = apply_overlay(config, parse_overlay(_read_text(overlay_file), overlay_file), overlay_file)
+    return config

@@ -115,7 +115,8 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         "add",
         "Add a watcher",
         "Creates a watcher at run time. It is not written to the config file, so a reloadconfig or a "
-        "restart of the daemon forgets it. Without --start it stays stopped.",
+        "restart of the daemon forgets it, unless [circus] overlay keeps it. Without --start it stays "
+        "stopped.",
         props=(
             _NAME,
             Prop("cmd", _P.STR, "command line to run", required=True),
@@ -186,6 +187,16 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         "Re-reads the config file and applies the difference: new watchers and sockets are added, "
         "removed ones stopped and closed, changed ones updated.",
         waiting=True,
+    ),
+    _command(
+        "saveoverlay",
+        "Keep the run-time changes across restarts",
+        "Writes the watchers added or removed and the numprocesses changed since the config file was "
+        "read to the overlay file beside it (<config>.overlay), which the daemon lays over the config at "
+        "start and at reloadconfig. Needs [circus] overlay = manual or auto (auto also writes it after "
+        "every change).",
+        reply="`overlay: {path, numprocesses, added, removed}`",
+        in_circus=False,
     ),
     _command(
         "incr",

@@ -23,6 +23,7 @@ from circus_web_stack.runtime.metrics.server import MetricsServer
 from circus_web_stack.runtime.multicast import MulticastResponder
 from circus_web_stack.runtime.orphans import OrphanReaper, needs_orphan_reaper
 from circus_web_stack.runtime.output_tap import OutputTapper
+from circus_web_stack.runtime.overlay import OverlayWriter
 from circus_web_stack.runtime.publisher import EventPublisher
 from circus_web_stack.runtime.systemd import SystemdNotifier
 from circus_web_stack.runtime.zap import ZapHandler, load_client_keys
@@ -207,8 +208,14 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     if metrics is not None:
         extensions.append(metrics)
     if config.daemon.multicast_endpoint:
-        extensions.append(MulticastResponder(config.daemon.multicast_endpoint, endpoints["control"]))
+        extensions.append(
+            MulticastResponder(
+                config.daemon.multicast_endpoint, endpoints["control"], config.daemon.fqdn_prefix
+            )
+        )
     extensions += supervision_extensions(config)
+    if config.daemon.overlay != "off":
+        extensions.append(OverlayWriter(config.daemon.overlay, helpers=(STATS_WATCHER, HTTPD_WATCHER)))
     arbiter = Arbiter(config, extensions=extensions, **kwargs)
     arbiter.endpoints = endpoints
     if config.daemon.statsd:

@@ -50,6 +50,7 @@ def bind_endpoint(
 ) -> None:
     """Bind a zmq socket; ipc sockets get a 0700 directory and mode 0600 so only this user connects, or
     only `owner_uid` (endpoint_owner), to whom the socket and its directory then belong."""
+    sock.ipv6 = True  # tcp://[fd00::2]:5555 binds; IPv4 endpoints are unaffected
     if curve is not None:
         sock.curve_server = True
         sock.curve_publickey = curve.public

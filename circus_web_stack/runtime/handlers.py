@@ -161,6 +161,19 @@ def reloadconfig(arbiter: Any, props: Props) -> dict:
     return {"changes": arbiter.reload_config()}
 
 
+@handles("saveoverlay")
+def saveoverlay(arbiter: Any, props: Props) -> dict:
+    from circus_web_stack.runtime.overlay import OverlayWriter
+
+    writer = next((e for e in arbiter.extensions if isinstance(e, OverlayWriter)), None)
+    if writer is None:
+        raise ClientError("[circus] overlay is off: set it to manual or auto to keep run-time changes")
+    try:
+        return {"overlay": writer.save()}
+    except (ConfigError, OSError) as exc:
+        raise ClientError(f"could not write the overlay: {exc}", Errno.COMMAND_ERROR) from exc
+
+
 def _scaled(watcher: Watcher, count: int) -> dict:
     """The reply once the change took effect: new processes ready, removed ones gone (bounded)."""
     watcher.wait_settled(watcher.config.ready_timeout + watcher.config.graceful_timeout)

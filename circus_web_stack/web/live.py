@@ -39,6 +39,8 @@ HELPER_WATCHERS = ("circusd-stats", "circushttpd")
 DEBOUNCE_S = 0.3
 RECONNECT_S = 2.0
 CALL_TIMEOUT_S = 10.0
+HEARTBEAT_TICKS = 3  # seconds between two checks that the daemon still answers
+HEARTBEAT_TIMEOUT_S = 2.0
 
 
 def _number(value: object) -> float | None:
@@ -80,7 +82,8 @@ class WatcherView:
 
 
 class DaemonView:
-    """`index` names the daemon in every message (the console may watch several)."""
+    """`index` names the daemon in every message (the console may watch several); `node` is its name
+    in a fleet (the page's node column and filter), else its endpoint."""
 
     def __init__(
         self,
@@ -90,9 +93,11 @@ class DaemonView:
         *,
         curve: CurveKeys | None = None,
         clock: Callable[[], float] = time.time,
+        node: str | None = None,
     ) -> None:
         self.index = index
         self.endpoint = endpoint
+        self.node = node or endpoint
         self.channel = channel
         self.curve = curve
         self.clock = clock
@@ -140,10 +145,10 @@ class DaemonView:
             self.connected, self.error = connected, error
             self.channel.publish("daemon", {"d": self.index, "connected": connected, "error": error})
 
-    def _refresh_status(self) -> None:
+    def _refresh_status(self, timeout: float = CALL_TIMEOUT_S) -> None:
         """Each watcher's state and each process's wid, state and readiness, from the daemon (the
         streams carry neither); one client for the whole refresh, which never runs twice at once."""
-        with CircusClient(self.endpoint, timeout=CALL_TIMEOUT_S, curve=self.curve) as client:
+        with CircusClient(self.endpoint, timeout=timeout, curve=self.curve) as client:
             statuses = client.call_ok("status").get("statuses", {})
             for name in list(self.watchers):
                 if name not in statuses:
@@ -175,9 +180,9 @@ class DaemonView:
         if self._status_due is None or self._status_due.dead:
             self._status_due = gevent.spawn_later(DEBOUNCE_S, self._refresh_status_quietly)
 
-    def _refresh_status_quietly(self) -> None:
+    def _refresh_status_quietly(self, timeout: float = CALL_TIMEOUT_S) -> None:
         try:
-            self._refresh_status()
+            self._refresh_status(timeout)
         except CallError as exc:
             self._set_connected(False, str(exc))
 
@@ -290,9 +295,15 @@ class DaemonView:
     # ----------------------------------------------------------------- the once-a-second picture
 
     def _tick(self) -> None:
+        beats = 0
         while True:
             gevent.sleep(1.0 - self.clock() % 1.0)
             self.channel.publish("tick", self.tick(self.clock()))
+            beats += 1
+            # A daemon that went away says nothing: ask now and then, so the page shows it down (and
+            # back up, with its watchers, when it returns).
+            if beats % HEARTBEAT_TICKS == 0 and (self._status_due is None or self._status_due.dead):
+                self._status_due = gevent.spawn(self._refresh_status_quietly, HEARTBEAT_TIMEOUT_S)
 
     def tick(self, now: float) -> dict[str, Any]:
         """Append a point to every chart and say what changed; one message for every browser."""
@@ -320,6 +331,7 @@ class DaemonView:
         return {
             "d": self.index,
             "endpoint": self.endpoint,
+            "node": self.node,
             "connected": self.connected,
             "error": self.error,
             "watchers": {name: view.snapshot() for name, view in sorted(self.watchers.items())},

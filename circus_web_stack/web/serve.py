@@ -1,10 +1,11 @@
-"""Runs the console: one DaemonView per endpoint, the WSGI app, our gevent HTTP server on the
-listener, until SIGTERM (graceful) or SIGINT."""
+"""Runs the console: one DaemonView per daemon (a fleet's nodes each with their own keys), the WSGI
+app, our gevent HTTP server on the listener, until SIGTERM (graceful) or SIGINT."""
 
 from __future__ import annotations
 
 import socket
 import sys
+from dataclasses import dataclass
 
 from chaussette_compat.backends import ServeContext
 from chaussette_compat.backends.gevent_server import GeventServer
@@ -18,17 +19,25 @@ from circus_web_stack.web.live import DaemonView
 MAX_CONNECTIONS = 256
 
 
+@dataclass(frozen=True)
+class Target:
+    """One daemon the console shows: its control endpoint, its keys, its node name in a fleet."""
+
+    endpoint: str
+    curve: CurveKeys | None = None
+    node: str | None = None
+
+
 def serve(
     listener: socket.socket,
-    endpoints: list[str],
-    curve: CurveKeys | None,
+    targets: list[Target],
     secret: bytes,
     password_hash: str | None,
     readonly_password_hash: str | None,
     token: str | None,
 ) -> int:
     channel = Channel()
-    daemons = [DaemonView(i, endpoint, channel, curve=curve) for i, endpoint in enumerate(endpoints)]
+    daemons = [DaemonView(i, t.endpoint, channel, curve=t.curve, node=t.node) for i, t in enumerate(targets)]
     for daemon in daemons:
         daemon.start()
     app = ConsoleApp(daemons, channel, Credentials(password_hash, readonly_password_hash, token), secret)

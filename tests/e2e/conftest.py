@@ -112,3 +112,21 @@ def chromium() -> str:
     if path is None:
         pytest.skip(f"Chromium and chromedriver are needed for this test: {why}")
     return path
+
+
+@pytest.fixture(scope="session")
+def stats_fleet(tmp_path_factory):
+    """Two namespace hosts with circusd and circusd-stats (CurveZMQ over TCP), and their fleet file,
+    for the fleet's circus-top and console; a test that stops a node starts it again."""
+    from circus_web_stack.testing.fleet_hosts import HostFleet
+    from circus_web_stack.testing.netns import netns_refusal
+
+    refusal = netns_refusal()
+    if refusal:
+        pytest.skip(refusal)
+    fleet = HostFleet(tmp_path_factory.mktemp("stats-fleet"), 2, statsd=True).open()
+    try:
+        fleet.write_fleet_file(fleet.workdir / "fleet.ini")
+        yield fleet
+    finally:
+        fleet.close()

@@ -248,3 +248,62 @@ def test_sockets_show_queue_backlog_and_rate(stack):
     assert cells[0] == "web" and cells[1].startswith("127.0.0.1:")
     assert cells[2] == "0" and cells[3] == "64"
     screenshot(driver, "08-sockets")
+
+
+def test_a_fleet_shows_a_node_column_and_filter_and_a_node_going_away(stats_fleet, chromium, tmp_path):
+    """circushttpd --fleet: every node's watchers from its own streams, the node filter, and a node
+    that goes away shown down, then back."""
+    from circus_web_stack.web.auth import hash_password
+    from tests.e2e.console import Console, open_browser
+
+    console = Console(
+        tmp_path,
+        [
+            "--fleet",
+            str(stats_fleet.workdir / "fleet.ini"),
+            "--no-token",
+            "--secret-file",
+            str(tmp_path / "s"),
+        ],
+        env={"CIRCUSHTTPD_PASSWORD_HASH": hash_password(ADMIN_PASSWORD)},
+    )
+    driver = open_browser(chromium)
+    try:
+        log_in(driver, console.url, ADMIN_PASSWORD)
+        cards = ".watcher-card[data-watcher=web]"
+        wait_until(
+            lambda: sorted(texts(driver, cards + " .node")) == ["node1", "node2"] or None,
+            20,
+            "a web card per node",
+        )
+        assert texts(driver, "h2.node-heading") == ["node1up", "node2up"]
+        wait_until(
+            lambda: set(texts(driver, cards + " .proc-count")) == {"1"} or None, 20, "1 process on each node"
+        )
+        screenshot(driver, "10-fleet")
+        choose_node(driver, "node2")
+        wait_until(lambda: texts(driver, cards + " .node") == ["node2"] or None, 10, "only node2's card")
+        choose_node(driver, "")
+        node2 = stats_fleet.nodes[1].daemon
+        assert node2.close() == []
+        wait_until(lambda: "node2 is down" in text(driver, "#banner") or None, 20, "node2 shown down")
+        screenshot(driver, "11-fleet-node-down")
+        node2.start()
+        wait_until(
+            lambda: attribute(driver, "#banner", "hidden") is not None or None, 30, "node2 back (no banner)"
+        )
+        wait_until(
+            lambda: sorted(texts(driver, cards + " .node")) == ["node1", "node2"] or None, 20, "node2's card"
+        )
+    finally:
+        driver.quit()
+        console.stop()
+
+
+def choose_node(driver, node: str) -> None:
+    """The node filter set as a person picks an option: the select's change event."""
+    driver.execute_script(
+        "const s = document.getElementById('node-filter'); s.value = arguments[0];"
+        "s.dispatchEvent(new Event('change'))",
+        node,
+    )

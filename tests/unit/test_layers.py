@@ -17,8 +17,9 @@ ALLOWED = {
     "config": {"core"},
     "protocol": {"core"},
     "runtime": {"core", "config", "protocol"},
-    # talking to daemons: the one daemon client (and, beside it, fleets)
-    "client": {"core", "protocol"},
+    # talking to daemons: the one daemon client (and, beside it, fleets, whose node file is read with
+    # config's ini reader and endpoint kinds)
+    "client": {"core", "config", "protocol"},
     # cli/circushttpd.py is the console's entry point
     "cli": {"core", "config", "protocol", "runtime", "client", "web"},
     "web": {"core", "config", "protocol", "client"},

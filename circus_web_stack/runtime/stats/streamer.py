@@ -86,6 +86,7 @@ class StatsStreamer:
         self._pub.setsockopt(zmq.XPUB_VERBOSER, 1)
         self._events = self._ctx.socket(zmq.SUB)
         self._events.linger = 0
+        self._events.ipv6 = True
         server_keys = None
         if curve is not None:
             server_public, server_secret, client_public, client_secret = curve

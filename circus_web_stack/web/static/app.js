@@ -6,7 +6,7 @@
 const TAIL_LINES = 1000;
 const PROCESS_POINTS = 120;
 const WATCHER_POINTS = 300;
-const model = { daemons: [], csrf: "", role: "viewer", cursor: "", tails: {}, selected: null, detail: {} };
+const model = { daemons: [], csrf: "", role: "viewer", cursor: "", tails: {}, selected: null, detail: {}, node: "" };
 const RECONNECT_MS = 2000;
 let source = null;
 
@@ -24,6 +24,7 @@ async function loadState() {
     }
   }
   document.body.classList.toggle("viewer", model.role !== "admin");
+  fillNodeFilter();
   document.getElementById("who").textContent = state.user + " (" + state.role + ")";
   connect(state.cursor);
   queueRender();
@@ -121,6 +122,16 @@ function onDaemon(message) {
   queueRender();
 }
 
+// A fleet's console: a node filter over every view (the page's node column says which is which).
+function fillNodeFilter() {
+  const select = document.getElementById("node-filter");
+  document.getElementById("node-filter-box").hidden = model.daemons.length < 2;
+  const names = model.daemons.map((d) => d.node);
+  if (!names.includes(model.node)) model.node = "";
+  select.replaceChildren(el("option", { value: "" }, "all nodes"), ...names.map((n) => el("option", { value: n }, n)));
+  select.value = model.node;
+}
+
 // ------------------------------------------------------------------ actions
 
 async function act(d, command, props) {
@@ -154,5 +165,6 @@ document.addEventListener("DOMContentLoaded", () => {
     location.href = "login";
   });
   window.addEventListener("hashchange", () => { model.selected = null; queueRender(); });
+  document.getElementById("node-filter").addEventListener("change", (e) => { model.node = e.target.value; queueRender(); });
   loadState();
 });

@@ -101,7 +101,7 @@ function render() {
   const banner = document.getElementById("banner");
   const down = model.daemons.filter((d) => !d.connected);
   banner.hidden = down.length === 0;
-  banner.textContent = down.map((d) => d.endpoint + ": " + (d.error || "not connected yet")).join(" · ");
+  banner.textContent = down.map((d) => d.node + " is down: " + (d.error || "not connected yet")).join(" · ");
   const scroll = saveTailScroll();
   let content;
   if (where.view === "watcher") content = watcherView(where.d, where.name);
@@ -112,15 +112,23 @@ function render() {
   restoreTailScroll(scroll);
 }
 
+// The daemons the node filter lets through (every one when it is "all nodes").
+function shownDaemons() { return model.daemons.filter((d) => !model.node || d.node === model.node); }
+function fleetView() { return model.daemons.length > 1; }
+
 function overview() {
   const root = el("div");
-  for (const daemon of model.daemons) {
-    if (model.daemons.length > 1) root.append(el("h2", {}, daemon.endpoint));
+  for (const daemon of shownDaemons()) {
+    if (fleetView()) {
+      root.append(el("h2", { class: "node-heading", "data-node": daemon.node }, daemon.node,
+        el("span", { class: "state " + (daemon.connected ? "active" : "stopped") }, daemon.connected ? "up" : "down")));
+    }
     const grid = el("div", { class: "grid" });
     for (const [name, w] of Object.entries(daemon.watchers)) {
       const agg = w.aggregate || {};
-      const card = el("div", { class: "card watcher-card", "data-watcher": name },
-        el("h3", {}, el("a", { href: "#/w/" + daemon.d + "/" + encodeURIComponent(name) }, name),
+      const card = el("div", { class: "card watcher-card", "data-watcher": name, "data-node": daemon.node },
+        el("h3", {}, fleetView() ? el("span", { class: "node" }, daemon.node) : null,
+          el("a", { href: "#/w/" + daemon.d + "/" + encodeURIComponent(name) }, name),
           el("span", { class: "state " + w.state }, w.state)),
         el("div", { class: "figures" },
           el("span", {}, "processes ", el("b", { class: "proc-count" }, String(w.processes.length))),
@@ -150,19 +158,19 @@ function socketLabel(daemon, name) {
 function socketsTable(daemon) {
   const body = el("tbody");
   for (const s of daemon.sockets) {
-    body.append(el("tr", { "data-fd": String(s.fd) },
-      el("td", {}, s.name || ""), el("td", {}, s.address || ""), el("td", { class: "queue" }, String(s.queue ?? "")),
+    body.append(el("tr", { "data-fd": String(s.fd), "data-node": daemon.node },
+      fleetView() ? el("td", { class: "node" }, daemon.node) : null, el("td", {}, s.name || ""), el("td", {}, s.address || ""), el("td", { class: "queue" }, String(s.queue ?? "")),
       el("td", {}, String(s.backlog ?? "")), el("td", { class: "rate" }, String(s.accepted_per_s ?? "")),
       el("td", {}, String(s.dropped ?? "")), el("td", {}, String(s.connections ?? ""))));
   }
   return el("div", { class: "table-wrap" }, el("table", { id: "sockets-" + daemon.d },
-    el("thead", {}, el("tr", {}, ...["socket", "address", "accept queue", "backlog", "accepted/s", "dropped", "open"].map((h) => el("th", {}, h)))),
+    el("thead", {}, el("tr", {}, ...[...(fleetView() ? ["node"] : []), "socket", "address", "accept queue", "backlog", "accepted/s", "dropped", "open"].map((h) => el("th", {}, h)))),
     body));
 }
 
 function socketsView() {
   const root = el("div");
-  for (const daemon of model.daemons) root.append(el("h2", {}, "Sockets of " + daemon.endpoint), socketsTable(daemon));
+  for (const daemon of shownDaemons()) root.append(el("h2", {}, "Sockets of " + daemon.node), socketsTable(daemon));
   return root;
 }
 
@@ -193,7 +201,7 @@ function eventsList(events) {
 
 function eventsView() {
   const root = el("div");
-  for (const daemon of model.daemons) root.append(el("h2", {}, "Events of " + daemon.endpoint), eventsList(daemon.events));
+  for (const daemon of shownDaemons()) root.append(el("h2", {}, "Events of " + daemon.node), eventsList(daemon.events));
   return root;
 }
 
@@ -232,7 +240,8 @@ function watcherView(d, name) {
   const signalSelect = el("select", { id: "signal-name", class: "admin" },
     ...["HUP", "TERM", "USR1", "USR2", "INT", "KILL", "TTIN", "TTOU"].map((s) => el("option", { value: s }, s)));
   const root = el("div", {},
-    el("h2", {}, name + " ", el("span", { class: "state " + w.state }, w.state)),
+    el("h2", {}, fleetView() ? el("span", { class: "node" }, daemon.node) : null, name + " ",
+      el("span", { class: "state " + w.state }, w.state)),
     el("div", { class: "figures" },
       el("span", {}, "processes ", el("b", { class: "proc-count" }, String(w.processes.length))),
       el("span", {}, "CPU ", el("b", {}, fmtCpu(agg.cpu_total))),

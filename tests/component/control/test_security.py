@@ -138,4 +138,5 @@ def test_multicast_discovery_answers_only_when_configured(circusd):
         client.settimeout(5)
         client.sendto(b"where?", ("127.0.0.1", port))  # a direct query, on loopback only
         reply, _ = client.recvfrom(1024)
-    assert json.loads(reply) == {"endpoint": d.endpoint}
+    # Circus's clients read "endpoint"; "name" (fqdn_prefix, else the host name) names a fleet's node.
+    assert json.loads(reply) == {"endpoint": d.endpoint, "name": socket.gethostname()}

@@ -235,7 +235,11 @@ DAEMON_VALID: dict[str, list[tuple[Any, Any]]] = {
         ("tcp://localhost:5556", "tcp://localhost:5556"),
         ("tcp://[::1]:5556", "tcp://[::1]:5556"),
     ],
-    "multicast_endpoint": [("udp://237.219.251.97:12027", "udp://237.219.251.97:12027"), ("", "")],
+    "multicast_endpoint": [
+        ("udp://237.219.251.97:12027", "udp://237.219.251.97:12027"),
+        ("udp://[ff02::1:c1c5]:12027", "udp://[ff02::1:c1c5]:12027"),
+        ("", ""),
+    ],
     "statsd": BOOL_VALID,
     "stats_endpoint": [("ipc:///run/s.sock", "ipc:///run/s.sock")],
     "stats_interval": [("1", 1.0), ("0.5", 0.5)],
@@ -272,6 +276,7 @@ DAEMON_VALID: dict[str, list[tuple[Any, Any]]] = {
     ],
     "health_timeout": [("0.5", 0.5), (3, 3.0)],
     "metrics_endpoint": [("9101", "127.0.0.1:9101"), ("[::1]:0", "[::1]:0"), ("", None)],
+    "overlay": [("AUTO", "auto"), ("manual", "manual"), ("off", "off")],
 }
 
 DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -286,7 +291,7 @@ DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
     "endpoint_owner": [("nosuchuser-xyz", "'nosuchuser-xyz' is not a user on this system")],
     "pubsub_endpoint": [("udp://127.0.0.1:1", "is not a ZeroMQ endpoint")],
     "multicast_endpoint": [
-        ("237.219.251.97:12027", "is not a multicast endpoint (expected udp://GROUP:PORT (empty: off))")
+        ("237.219.251.97:12027", "is not a multicast endpoint (expected udp://GROUP:PORT or udp://[GROUP]:PORT"),
     ],
     "statsd": BOOL_INVALID,
     "stats_endpoint": [("tcp://127.0.0.1", "is not a ZeroMQ endpoint")],
@@ -323,6 +328,7 @@ DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
     "metrics_endpoint": [
         ("localhost:metrics", "is not an address (expected HOST:PORT or PORT (empty: off))")
     ],
+    "overlay": [("sometimes", "'sometimes' is not a valid choice (expected one of off, manual, auto)")],
 }
 
 
