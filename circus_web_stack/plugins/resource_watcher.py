@@ -3,7 +3,7 @@ over (or under) their CPU, memory or health limits for more than max_count looks
 
 What it does (resource_policy.py decides): a culprit process is killed (`kill`: its stop signal, its
 graceful_timeout, then SIGKILL), and the watcher replaces it; when every process of the watcher is a
-culprit at once, the watcher is reloaded (`reload`, graceful: new processes first), which is Circus's
+culprit at once (and it runs all its numprocesses), the watcher is reloaded (`reload`, graceful: new processes first), which is Circus's
 restart without the gap. With process_children, a culprit child gets child_signal (`signal` with
 pid and childpid: Circus's `child_pid` property does not exist, so it signalled nothing useful).
 Fixed too: min_mem with a unit (250M) is a size, not a percentage. Statsd counters are Circus's:
@@ -104,13 +104,18 @@ class ResourceWatcher(BaseObserver):
         if verdict.culprits:
             self._act(verdict.culprits, set(processes), verdict.breached)
 
+    def _numprocesses(self) -> int:
+        reply = self.call("get", name=self.watcher, keys=["numprocesses"])
+        value = (reply.get("options") or {}).get("numprocesses")
+        return value if isinstance(value, int) else 1
+
     def _act(
         self, culprits: tuple[Hashable, ...], pids: set[int], breached: dict[Hashable, frozenset[str]]
     ) -> None:
         parents = [c for c in culprits if isinstance(c, int)]
         children = [c for c in culprits if isinstance(c, tuple)]
         self.statsd.increment(self._metric("restarting"), len(culprits))
-        if parents and set(parents) == pids:
+        if parents and set(parents) == pids and len(pids) >= self._numprocesses():
             log.warning(
                 "every process of %s is over its limits (%s) for more than %d looks: reloading it",
                 self.watcher,
