@@ -107,6 +107,8 @@ class CommandReloader(CircusPlugin):
             if now is None:
                 continue  # not there for now (being replaced): look again next time
             before = self.cmd_files.get(watcher)
+            if before is None or before.path != now.path:
+                log.info("%s: watching %s", watcher, now.path)
             if before is not None and before != now:
                 why = "was replaced" if before.path != now.path else "changed"
                 log.info("%s: %s %s; reloading it (graceful)", watcher, now.path, why)
