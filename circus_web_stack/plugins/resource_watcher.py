@@ -43,7 +43,7 @@ class ResourceOptions(ObserverOptions):
     )
     min_mem: MemoryLimit | None = option(Maybe(Memory()), None, "memory below which a process is under")
     health_threshold: float | None = option(
-        _PERCENT, 75.0, "(cpu % + memory %) / 2 above which a process is unhealthy"
+        Number(0, label="a % (0: no limit)"), 75.0, "(cpu % + memory %) / 2 above which a process is unhealthy"
     )
     max_count: int = option(Int(0), 3, "looks in a row a limit may be breached before acting")
     process_children: bool = option(Bool(), False, "look at the processes' children too")
