@@ -3,9 +3,10 @@ over (or under) their CPU, memory or health limits for more than max_count looks
 
 What it does (resource_policy.py decides): a culprit process is killed (`kill`: its stop signal, its
 graceful_timeout, then SIGKILL), and the watcher replaces it; when every process of the watcher is a
-culprit at once (and it runs all its numprocesses), the watcher is reloaded (`reload`, graceful: new processes first), which is Circus's
-restart without the gap. With process_children, a culprit child gets child_signal (`signal` with
-pid and childpid: Circus's `child_pid` property does not exist, so it signalled nothing useful).
+culprit at once (and it runs all its numprocesses), the watcher is reloaded (`reload`, graceful: new
+processes first), which is Circus's restart without the gap. With process_children, a culprit
+child gets child_signal (`signal` with pid and childpid: Circus's `child_pid` property does not
+exist, so it signalled nothing useful).
 Fixed too: min_mem with a unit (250M) is a size, not a percentage. Statsd counters are Circus's:
 circus.<app>.watcher._resource_watcher.<watcher>.{over_cpu,...,restarting,error}.
 """
@@ -43,7 +44,9 @@ class ResourceOptions(ObserverOptions):
     )
     min_mem: MemoryLimit | None = option(Maybe(Memory()), None, "memory below which a process is under")
     health_threshold: float | None = option(
-        Number(0, label="a % (0: no limit)"), 75.0, "(cpu % + memory %) / 2 above which a process is unhealthy"
+        Number(0, label="a % (0: no limit)"),
+        75.0,
+        "(cpu % + memory %) / 2 above which a process is unhealthy",
     )
     max_count: int = option(Int(0), 3, "looks in a row a limit may be breached before acting")
     process_children: bool = option(Bool(), False, "look at the processes' children too")

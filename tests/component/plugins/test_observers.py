@@ -15,7 +15,7 @@ import pytest
 from circus_web_stack.client.daemon import iter_events
 from circus_web_stack.testing.os_packages import ensure_installed
 from circus_web_stack.testing.waiting import wait_until
-from tests.component.plugins.udp import UdpListener, wait_plugin_running
+from tests.component.plugins.udp import UdpListener
 
 PY = sys.executable
 
@@ -27,7 +27,7 @@ def test_command_reloader_rolls_a_watcher_whose_program_on_path_changed(circusd,
     program.write_text(f"#!{PY}\nimport time\ntime.sleep(1000)\n")
     program.chmod(0o755)
     d = circusd(
-        f"""
+        """
         [watcher:app]
         cmd = serve-app --port 1
         numprocesses = 2
@@ -39,7 +39,9 @@ def test_command_reloader_rolls_a_watcher_whose_program_on_path_changed(circusd,
         env={"PATH": f"{bin_dir}:{os.environ['PATH']}"},
     )
     wait_until(lambda: f"app: watching {program}" in d.stderr(), 15, "the plugin's first look")
-    before = set(wait_until(lambda: (lambda p: p if len(p) == 2 else None)(d.call("list", name="app")["pids"]), 10))
+    before = set(
+        wait_until(lambda: (lambda p: p if len(p) == 2 else None)(d.call("list", name="app")["pids"]), 10)
+    )
     events = iter_events(d.pubsub_endpoint, ("watcher.app.",), timeout=20)
     replacement = tmp_path / "serve-app.new"
     shutil.copy(program, replacement)
@@ -84,12 +86,16 @@ def test_http_observer_times_a_healthy_url_and_restarts_on_error(circusd):
                 host = 127.0.0.1
                 port = {statsd.port}
             """)
-            statsd.wait_line(lambda line: line.startswith("circus.http_observer.watcher.http_stats.request_time:"))
+            statsd.wait_line(
+                lambda line: line.startswith("circus.http_observer.watcher.http_stats.request_time:")
+            )
             assert all(line.endswith("|ms") for line in statsd.lines)
             (first,) = d.call("list", name="web")["pids"]
             _Health.status = 503
             statsd.wait_line(lambda line: line == "circus.http_observer.watcher.http_stats.error.503:1|c")
-            statsd.wait_line(lambda line: line == "circus.http_observer.watcher.http_stats.restart_on_error:1|c")
+            statsd.wait_line(
+                lambda line: line == "circus.http_observer.watcher.http_stats.restart_on_error:1|c"
+            )
             wait_until(lambda: first not in d.call("list", name="web")["pids"], 10, "web restarted")
     finally:
         _Health.status = 200

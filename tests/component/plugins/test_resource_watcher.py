@@ -56,9 +56,13 @@ def test_the_process_over_its_memory_limit_is_replaced_alone(circusd, tmp_path):
         events = iter_events(d.pubsub_endpoint, ("watcher.mixed.kill",), timeout=20)
         killed = next(events).payload["process_pid"]
         statsd.wait_line(lambda line: line == "circus.app.watcher._resource_watcher.mixed.over_memory:1|c")
-        statsd.wait_line(lambda line: line.startswith("circus.app.watcher._resource_watcher.mixed.restarting:"))
+        statsd.wait_line(
+            lambda line: line.startswith("circus.app.watcher._resource_watcher.mixed.restarting:")
+        )
         (sibling,) = [p for p in pids if p != killed]
-        wait_until(lambda: len(set(d.call("list", name="mixed")["pids"]) - set(pids)) == 1, 10, "a replacement")
+        wait_until(
+            lambda: len(set(d.call("list", name="mixed")["pids"]) - set(pids)) == 1, 10, "a replacement"
+        )
         assert sibling in d.call("list", name="mixed")["pids"]  # its sibling was never touched
         assert f"mixed pid={killed} breached over_memory" in d.stderr()
 

@@ -15,7 +15,7 @@ PY = sys.executable
 SLEEP = f"{PY} -c 'import time; time.sleep(1000)'"
 
 # Written as for Circus 0.19; only the import differs (circus.plugins -> circus_web_stack.plugins).
-THIRD_PARTY = '''
+THIRD_PARTY = """
 import json, os
 from circus_web_stack.plugins import CircusPlugin
 
@@ -45,7 +45,7 @@ class Recorder(CircusPlugin):
     def handle_stop(self):
         with open(self.out + ".stopped", "w") as f:
             f.write("bye")
-'''
+"""
 
 
 def _ini(tmp_path, extra=""):
@@ -97,7 +97,9 @@ def test_a_crashing_plugin_is_respawned_and_the_daemon_carries_on(circusd, tmp_p
     d.call("start", name="boom", waiting=True)
     d.wait_log(rf"exited plugin:rec#1 pid={first}: exited with code 7", 15)
     respawned = wait_until(
-        lambda: [p for p in d.call("list", name="plugin:rec")["pids"] if p != first], 15, "a new plugin process"
+        lambda: [p for p in d.call("list", name="plugin:rec")["pids"] if p != first],
+        15,
+        "a new plugin process",
     )
     assert respawned
     assert d.call("status")["status"] == "ok"  # the daemon answers as before
