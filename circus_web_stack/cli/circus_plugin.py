@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -34,8 +35,6 @@ def circus_config(text: str | None) -> dict[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import os
-
     from circus_web_stack.client.daemon import default_endpoint
     from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 
@@ -94,14 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(config, str):
         print(f"circus-plugin: {config}", file=sys.stderr)
         return EXIT_USAGE
-    handler: logging.Handler = (
-        logging.StreamHandler(sys.stderr) if args.log_output == "-" else logging.FileHandler(args.log_output)
-    )
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(args.log_level.upper())
-    log = logging.getLogger("circus_web_stack.plugins")
-
     from circus_web_stack.config.kinds import InvalidValue
     from circus_web_stack.config.plugin_use import load_plugin_class
     from circus_web_stack.core.errors import ConfigError
@@ -127,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         # the daemon's own key pair doubles as ours, as for circusd-stats
         plugin.curve = CurveKeys(public, public, secret)
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stderr) if args.log_output == "-" else logging.FileHandler(args.log_output)
+    )
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(args.log_level.upper())
+    log = logging.getLogger("circus_web_stack.plugins")
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     log.info(

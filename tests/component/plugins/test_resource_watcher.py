@@ -64,7 +64,7 @@ def test_the_process_over_its_memory_limit_is_replaced_alone(circusd, tmp_path):
             lambda: len(set(d.call("list", name="mixed")["pids"]) - set(pids)) == 1, 10, "a replacement"
         )
         assert sibling in d.call("list", name="mixed")["pids"]  # its sibling was never touched
-        assert f"mixed pid={killed} breached over_memory" in d.stderr()
+        wait_until(lambda: f"mixed pid={killed} breached over_memory" in d.stderr(), 5, "the reason logged")
 
 
 def test_every_process_over_the_limit_reloads_the_watcher(circusd, tmp_path):
@@ -81,4 +81,8 @@ def test_every_process_over_the_limit_reloads_the_watcher(circusd, tmp_path):
         d.wait_children(2)
         events = iter_events(d.pubsub_endpoint, ("watcher.solo.",), timeout=20)
         assert next(e for e in events if e.name == "reload").watcher == "solo"
-        assert "every process of solo is over its limits (over_memory)" in d.stderr()
+        wait_until(
+            lambda: "every process of solo is over its limits (over_memory)" in d.stderr(),
+            5,
+            "the reason logged",
+        )

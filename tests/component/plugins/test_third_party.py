@@ -29,9 +29,10 @@ class Recorder(CircusPlugin):
 
     def handle_init(self):
         listed = self.call("list")
-        with open(self.out + ".init", "w") as f:
+        with open(self.out + ".tmp", "w") as f:
             json.dump({"check_delay": self.check_delay, "config": self.config,
                        "watchers": listed["watchers"], "active": self.active}, f)
+        os.replace(self.out + ".tmp", self.out + ".init")
         self.cast("incr", name="web")
 
     def handle_recv(self, data):
