@@ -48,8 +48,11 @@ def test_command_reloader_rolls_a_watcher_whose_program_on_path_changed(circusd,
     os.utime(replacement, ns=(1, 1))  # another mtime, as a deploy gives
     os.replace(replacement, program)
     assert next(e for e in events if e.name == "reload").watcher == "app"  # a rolling reload, not restart
-    after = set(d.call("list", name="app")["pids"])
-    assert len(after) == 2 and not after & before
+    wait_until(
+        lambda: (lambda now: len(now) == 2 and not now & before)(set(d.call("list", name="app")["pids"])),
+        15,
+        "two new processes in place of the old",
+    )
     assert "app: " in d.stderr() and "reloading it (graceful)" in d.stderr()
     log = d.log()
     assert log.index("spawned app#3") < log.index("stopping app#1")  # new process before the old stops
