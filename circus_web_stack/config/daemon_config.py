@@ -74,12 +74,10 @@ class DaemonConfig:
     loggerconfig: str | None = option(
         _FILE, None, "logging dictConfig file (.ini, .json, .yaml) or 'default'"
     )
-    fqdn_prefix: str | None = option(_FILE, None, "prefix of this instance's id in stats and events")
     insecure: bool = option(
         Bool(), False, "allow control/event endpoints reachable from the network without CurveZMQ keys"
     )
     curve_secret_key_file: str | None = option(_FILE, None, "CurveZMQ secret key file of the daemon")
-    curve_public_key_file: str | None = option(_FILE, None, "CurveZMQ public key file of the daemon")
     curve_client_keys_dir: str | None = option(_FILE, None, "directory of the public keys of allowed clients")
     # ---- circusd under systemd and in containers (issue 16): sd_notify, socket activation and PID 1
     # need no option; these are what an operator chooses.

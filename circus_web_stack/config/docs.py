@@ -19,6 +19,8 @@ from circus_web_stack.config.options import (
     WATCHER_OPTIONS,
     group_of,
 )
+from circus_web_stack.config.plugin_section import plugin_option_table
+from circus_web_stack.config.plugin_use import BUILTIN_FLAPPING, CIRCUS_PLUGINS, load_plugin_class
 from circus_web_stack.config.specs import DEFAULT_IGNORED_HOOKS, HOOK_NAMES
 
 
@@ -125,6 +127,52 @@ def _families_section() -> list[str]:
     ]
 
 
+def _plugins_section() -> list[str]:
+    lines = [
+        "## The shipped plugins",
+        "",
+        "`use =` takes Circus's dotted path (left) or ours. Each plugin's keys are checked at load: a bad "
+        "value is an error, a key the plugin does not have is a warning that it has no effect. "
+        f"`{BUILTIN_FLAPPING}` runs no process: its section sets the flapping defaults of every "
+        "watcher (see *Flapping* above).",
+        "",
+    ]
+    for circus_name, ours in CIRCUS_PLUGINS.items():
+        model = getattr(load_plugin_class(ours), "options_model", None)
+        lines += [f"### `{circus_name}` (`{ours}`)", ""]
+        if model is not None:
+            lines += _table(
+                ["option", "type", "default", "description"],
+                [_plain_row(o) for o in plugin_option_table(model).values()],
+            )
+    return lines
+
+
+def _compatibility_section() -> list[str]:
+    rows = [
+        [f"[{section}]", _code(o.name), o.obsolete or ""]
+        for section, table in (("circus", DAEMON_OPTIONS), ("watcher:NAME", WATCHER_OPTIONS))
+        for o in table.values()
+        if o.obsolete
+    ]
+    rows.append(
+        [
+            "[plugin:flapping]",
+            "`active = false`",
+            "flapping is built into every watcher and cannot be switched off",
+        ]
+    )
+    return [
+        "## Accepted for compatibility only",
+        "",
+        "These keys load, so that Circus configs need no edit, but do nothing; each gets a warning at "
+        "load saying so. So does any key of a shipped plugin that the plugin does not have, and any key "
+        "of a [plugin:flapping] section other than attempts, window, retry_in, max_retry.",
+        "",
+        *_table(["section", "key", "why it has no effect"], rows),
+    ]
+
+
 def render_options_markdown() -> str:
     lines = [
         "# Configuration options",
@@ -142,10 +190,13 @@ def render_options_markdown() -> str:
         ),
         *_simple_section(
             "[plugin:NAME]",
-            "A plugin, run as the watcher `plugin:NAME`. Keys other than `use` go to the plugin; those "
-            "that are watcher options also configure the plugin's process.",
+            "A plugin, run as the singleton watcher `plugin:NAME` (priority 1, copy_env, copy_path) by "
+            "`circus-plugin`. Keys that are watcher options configure the plugin's process; every "
+            "other key goes to the plugin, as text. See docs/plugins.md.",
             PLUGIN_OPTIONS,
         ),
+        *_plugins_section(),
+        *_compatibility_section(),
         "## [env] and [env:PATTERNS]",
         "",
         "`[env]` applies to every watcher, `[env:web,worker*]` to the watchers whose names match one of "

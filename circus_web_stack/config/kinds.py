@@ -138,6 +138,61 @@ class Seconds(Kind):
         return value
 
 
+class Number(Kind):
+    """A finite number, fractions allowed, within [minimum, maximum] (a rate, a percentage)."""
+
+    def __init__(
+        self,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        label: str = "",
+    ) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        if label:
+            self.label = label
+        elif minimum is not None and maximum is not None:
+            self.label = f"a number from {minimum:g} to {maximum:g}"
+        elif minimum is not None:
+            self.label = f"a number >= {minimum:g}"
+        else:
+            self.label = "a number"
+
+    def parse(self, raw: Any) -> float:
+        if isinstance(raw, bool):
+            raise self.refuse(raw, "a number")
+        try:
+            value = float(raw.strip() if isinstance(raw, str) else raw)
+        except (TypeError, ValueError):
+            raise self.refuse(raw, "a number") from None
+        if math.isnan(value) or math.isinf(value):
+            raise self.refuse(raw, "a finite number")
+        if (self.minimum is not None and value < self.minimum) or (
+            self.maximum is not None and value > self.maximum
+        ):
+            raise InvalidValue(f"{quoted(raw)} is out of range (expected {self.label})")
+        return value
+
+
+class Maybe(Kind):
+    """Another kind's value, or None for an empty value (an option that may be left unset)."""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self.label = f"{kind.label} (empty: not set)"
+
+    def parse(self, raw: Any) -> Any:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        return self.kind.parse(raw)
+
+    def to_json(self, value: Any) -> Any:
+        return None if value is None else self.kind.to_json(value)
+
+    def to_text(self, value: Any) -> str:
+        return "" if value is None else self.kind.to_text(value)
+
+
 class Text(Kind):
     """A string. `optional` kinds turn an empty value into None (the option's "not set")."""
 

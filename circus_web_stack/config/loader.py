@@ -12,19 +12,26 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
 from circus_web_stack.config.ini import IniSection, merge_sections, parse_ini
-from circus_web_stack.config.kinds import InvalidValue
-from circus_web_stack.config.model import Config, FlappingSpec, PluginConfig, SocketConfig, WatcherConfig
-from circus_web_stack.config.options import DAEMON_OPTIONS, WATCHER_OPTIONS
+from circus_web_stack.config.model import (
+    Config,
+    DaemonConfig,
+    FlappingSpec,
+    PluginConfig,
+    SocketConfig,
+    WatcherConfig,
+)
+from circus_web_stack.config.options import DAEMON_OPTIONS
 from circus_web_stack.config.overlay import apply_overlay, overlay_path, parse_overlay
+from circus_web_stack.config.plugin_section import build_plugin
+from circus_web_stack.config.plugin_use import is_builtin_flapping
 from circus_web_stack.config.sections import (
     Where,
     build_daemon,
-    build_plugin,
     build_socket,
     parse_daemon,
     parse_socket,
@@ -215,24 +222,34 @@ def _env_variables(*layers: Mapping[str, str]) -> dict[str, Any]:
     return {"env": {name.lower(): value for name, value in merged.items()}}
 
 
-def _flapping_defaults(plugins: list[tuple[str, IniSection]], warnings: list[str]) -> FlappingSpec:
-    """[plugin:flapping]'s attempts/window/retry_in/max_retry are every watcher's flapping defaults."""
-    for name, section in plugins:
-        use = section.entries.get("use")
-        if name.lower() == "flapping" or (
-            use is not None and use.value.strip().endswith("flapping.Flapping")
-        ):
-            where = _where(section, warnings)
-            values: dict[str, Any] = {}
-            for key, entry in section.entries.items():
-                option = WATCHER_OPTIONS.get(f"flapping.{key}")
-                if option is not None:
-                    try:
-                        values[key] = option.kind.parse(entry.value)
-                    except InvalidValue as exc:
-                        raise where.error(str(exc), key) from None
-            return replace(FlappingSpec(), **values)
-    return FlappingSpec()
+def _build_plugins(
+    found: _Sections,
+    variables: Mapping[str, Any],
+    daemon: DaemonConfig,
+    sockets: list[str],
+    warnings: list[str],
+) -> list[PluginConfig]:
+    """Circus's Flapping sections first (their values are every watcher's flapping defaults, the
+    plugins' own watchers included), then the other plugins, each class imported."""
+    def build(name: str, section: IniSection, defaults: FlappingSpec | None) -> PluginConfig:
+        items = _substituted(section, variables)
+        return build_plugin(
+            name, items, _where(section, warnings), daemon=daemon, sockets=sockets, flapping_defaults=defaults
+        )
+
+    def builtin(section: IniSection) -> bool:
+        entry = section.entries.get("use")
+        return entry is not None and is_builtin_flapping(entry.value)
+
+    flapping_sections = [(name, s) for name, s in found.plugins if builtin(s)]
+    for name, section in flapping_sections[1:]:
+        raise _where(section, warnings).error(
+            f"a second section configures the built-in flapping (the first is "
+            f"[plugin:{flapping_sections[0][0]}]); merge [plugin:{name}] into it"
+        )
+    flapping = [build(name, s, None) for name, s in flapping_sections]
+    defaults = flapping[0].flapping if flapping else None
+    return flapping + [build(name, s, defaults) for name, s in found.plugins if not builtin(s)]
 
 
 def load_config(
@@ -272,11 +289,8 @@ def load_config(
         sockets.append(socket)
     socket_names = [s.name for s in sockets]
 
-    plugins: list[PluginConfig] = [
-        build_plugin(name, _substituted(section, shared_variables), _where(section, warnings))
-        for name, section in found.plugins
-    ]
-    flapping_defaults = _flapping_defaults(found.plugins, warnings)
+    plugins = _build_plugins(found, shared_variables, daemon, socket_names, warnings)
+    flapping_defaults = next((p.flapping for p in plugins if p.flapping is not None), FlappingSpec())
 
     taken = {p.name.lower(): p.name for p in plugins}
     watchers: list[WatcherConfig] = []

@@ -15,7 +15,7 @@ from typing import Any
 
 from circus_web_stack.config.daemon_config import DaemonConfig
 from circus_web_stack.config.declaration import option
-from circus_web_stack.config.kinds import Text
+from circus_web_stack.config.kinds import Bool, Text
 from circus_web_stack.config.socket_config import SocketConfig
 from circus_web_stack.config.specs import (
     DEFAULT_IGNORED_HOOKS,
@@ -46,19 +46,29 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PluginConfig:
-    """[plugin:NAME]: `name` is the plugin's watcher name, `plugin:NAME`. `options` holds every key but
-    `use` (passed to the plugin), `watcher_options` the keys that are also watcher options (validated)."""
+    """[plugin:NAME]: `name` is the plugin's watcher name, `plugin:NAME`; `target` the dotted path of
+    the class that runs (Circus's names mapped to ours). `options` holds the keys passed to the plugin
+    (every key that is no watcher option, as text, the way Circus passes them), `watcher_options` the
+    watcher options that configure its process. `watcher` is that process's watcher, without the
+    daemon's endpoints (runtime adds them: plugin_section.with_plugin_watchers); None when the plugin
+    is inactive or is Circus's Flapping, which `flapping` then holds: the built-in flapping's defaults.
+    """
 
     name: str
     use: str = option(
         Text(label="a dotted path to the plugin class"),
         "",
-        "the plugin class; every other key is passed to the plugin, watcher options also apply to "
+        "the plugin class: one of Circus's (circus.plugins.statsd.StatsdEmitter, ...), mapped to ours, "
+        "or any importable class; every other key is passed to the plugin, watcher options configure "
         "the plugin's process",
         default_doc="(required)",
     )
+    active: bool = option(Bool(), True, "false: the plugin is not run at all")
+    target: str = ""
     options: Mapping[str, str] = field(default_factory=FrozenMap)
     watcher_options: Mapping[str, str] = field(default_factory=FrozenMap)
+    watcher: WatcherConfig | None = None
+    flapping: FlappingSpec | None = None
 
     def __post_init__(self) -> None:
         freeze_fields(self, "options", "watcher_options")

@@ -95,9 +95,23 @@ DAEMON_OPTIONS: dict[str, Option] = _table(
         ),
         Option("include_dir", Words(), (), "directories whose *.ini files are included", stored=False),
     ),
-    after="fqdn_prefix",
+    after="loggerconfig",
     obsolete=(
         _STREAM_BACKEND,
+        _obsolete(
+            "fqdn_prefix",
+            Text(optional=True),
+            None,
+            "Circus: prefix of the instance's id",
+            "events and stats carry no instance id here",
+        ),
+        _obsolete(
+            "curve_public_key_file",
+            Text(optional=True),
+            None,
+            "CurveZMQ public key file of the daemon",
+            "the public key is read from curve_secret_key_file, which holds both",
+        ),
         _obsolete(
             "statsd_close_outputs",
             Bool(),

@@ -3,8 +3,8 @@
 The ini loader and the API share these, so `[watcher:web]` in a file, `get_arbiter([{...}])` and the `add`
 and `set` commands accept and refuse exactly the same things, with the same messages. Every refusal is a
 ConfigError naming the source, line (when there is one), section, option, the bad value and what is valid.
-Here: `Where` (where values came from), [circus], [socket:NAME] and [plugin:NAME]; [watcher:NAME] and
-the `set` command are in watcher_section.py.
+Here: `Where` (where values came from), [circus] and [socket:NAME]; [watcher:NAME] and the `set`
+command are in watcher_section.py, [plugin:NAME] in plugin_section.py.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from typing import Any
 from circus_web_stack.config.declaration import Option
 from circus_web_stack.config.endpoints import is_network_reachable
 from circus_web_stack.config.kinds import InvalidValue
-from circus_web_stack.config.model import DaemonConfig, PluginConfig, SocketConfig
+from circus_web_stack.config.model import DaemonConfig, SocketConfig
 from circus_web_stack.config.options import (
     DAEMON_OPTIONS,
-    PLUGIN_OPTIONS,
     SOCKET_OPTIONS,
-    WATCHER_OPTIONS,
     Section,
-    family_of,
     group_of,
     known_keys,
 )
@@ -155,30 +152,9 @@ def parse_socket(name: str, options: Mapping[str, Any], *, source: str = "<api>"
     return build_socket(name, items, Where(source, f"socket:{name.lower()}"))
 
 
-# ---- [plugin:NAME] ---------------------------------------------------------------------------------
-
-
-def build_plugin(name: str, items: Mapping[str, Any], where: Where) -> PluginConfig:
-    """`name` is the bare name; the plugin's watcher is called `plugin:<name>`."""
-    if "use" not in items:
-        raise where.error("required option missing (use = dotted.path.to.PluginClass)", "use")
-    use = where.parse(PLUGIN_OPTIONS["use"], items["use"])
-    options = {key: str(value) for key, value in items.items() if key != "use"}
-    watcher_options: dict[str, str] = {}
-    for key, raw in options.items():
-        option = WATCHER_OPTIONS.get(key)
-        if option is not None and option.stored and option.in_ini:
-            where.parse(option, raw)
-            watcher_options[key] = raw
-        elif family_of(key) is not None or group_of(key) is not None:
-            watcher_options[key] = raw  # checked when the plugin's watcher is built
-    return PluginConfig(name=f"plugin:{name}", use=use, options=options, watcher_options=watcher_options)
-
-
 __all__ = [
     "Where",
     "build_daemon",
-    "build_plugin",
     "build_socket",
     "parse_daemon",
     "parse_socket",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from circus_web_stack.config.loader import load_config
 from circus_web_stack.config.model import Config, ConfigDiff, diff
+from circus_web_stack.config.plugin_section import with_plugin_watchers
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.runtime.hooks import HookRunner
 from circus_web_stack.runtime.sockets import BoundSocket, adjust_in_place, bind_socket, same_address
@@ -29,7 +30,7 @@ def apply_config_file(arbiter: Arbiter, path: str | None) -> dict[str, list[str]
     if source is None:
         raise ClientError("this daemon was not started from a config file; nothing to reload")
     try:
-        new = load_config(source)
+        new = with_plugin_watchers(load_config(source), _plugin_endpoints(arbiter))
     except ConfigError as exc:
         raise ClientError(f"the new configuration is invalid, nothing changed: {exc}") from exc
     change = diff(arbiter.config, new)
@@ -79,6 +80,15 @@ def apply_config_file(arbiter: Arbiter, path: str | None) -> dict[str, list[str]
     if failures:
         raise ClientError("reloadconfig applied the rest, but: " + "; ".join(failures), Errno.COMMAND_ERROR)
     return {"added": added, "removed": removed, "changed": [*changed, *adopted], "scaled": scaled}
+
+
+def _plugin_endpoints(arbiter: Arbiter) -> dict[str, str]:
+    """The endpoints the plugins' watchers were given: those the daemon bound (and keeps)."""
+    daemon = arbiter.config.daemon
+    return {
+        "control": arbiter.endpoints.get("control", daemon.endpoint or ""),
+        "pubsub": arbiter.endpoints.get("pubsub", daemon.pubsub_endpoint or ""),
+    }
 
 
 def _stage_sockets(arbiter: Arbiter, new: Config, change: ConfigDiff) -> list[BoundSocket]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from circus_web_stack.config.loader import parse_watcher
 from circus_web_stack.config.model import Config, WatcherConfig
+from circus_web_stack.config.plugin_section import with_plugin_watchers
 from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 from circus_web_stack.runtime.arbiter import Arbiter
@@ -177,6 +178,7 @@ def supervision_extensions(config: Config) -> list[Any]:
 
 def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     endpoints = resolve_endpoints(config)
+    config = with_plugin_watchers(config, endpoints)  # each [plugin:NAME] runs as the watcher plugin:NAME
     curve = load_curve_keys(config)
     for option, key in (("endpoint", "control"), ("pubsub_endpoint", "pubsub"), ("stats_endpoint", "stats")):
         check_endpoint(endpoints[key], option=option, curve=curve, insecure=config.daemon.insecure)

@@ -1,5 +1,5 @@
-"""The layering of DESIGN.md, enforced: core <- config, protocol <- runtime, client <- cli, web; core is pure;
-chaussette_compat stands alone."""
+"""The layering of DESIGN.md, enforced: core <- config, protocol <- runtime, client <- cli, web, plugins;
+core is pure; chaussette_compat stands alone."""
 
 from __future__ import annotations
 
@@ -21,8 +21,11 @@ ALLOWED = {
     # config's ini reader and endpoint kinds)
     "client": {"core", "config", "protocol"},
     # cli/circushttpd.py is the console's entry point
-    "cli": {"core", "config", "protocol", "runtime", "client", "web"},
+    "cli": {"core", "config", "protocol", "runtime", "client", "web", "plugins"},
     "web": {"core", "config", "protocol", "client"},
+    # Circus's plugin API and the shipped plugins: each runs in a process of its own, talking to the
+    # daemon as a client does
+    "plugins": {"core", "config", "protocol", "client"},
 }
 # Third-party and stdlib modules that would make core impure (I/O, processes, clocks).
 IMPURE_MODULES = {"gevent", "zmq", "psutil", "socket", "subprocess", "threading", "select", "selectors"}

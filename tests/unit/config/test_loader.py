@@ -235,7 +235,7 @@ def test_the_two_example_messages(ini):
             "circus.ini:3 [watcher:WEB]: a second watcher named 'WEB' (watcher names are case-insensitive)",
         ),
         (
-            "[plugin:x]\nuse = a.B\n[watcher:plugin:x]\ncmd = y\n",
+            "[plugin:x]\nuse = circus.plugins.statsd.StatsdEmitter\n[watcher:plugin:x]\ncmd = y\n",
             "circus.ini:3 [watcher:plugin:x]: a second watcher",
         ),
         (
@@ -253,7 +253,7 @@ def test_the_two_example_messages(ini):
             "circus.ini:3 [plugin:flapping] window: 'soon' is not a number of seconds",
         ),
         (
-            "[plugin:x]\nuse = a.B\nnumprocesses = two\n",
+            "[plugin:x]\nuse = circus.plugins.statsd.StatsdEmitter\nnumprocesses = two\n",
             "circus.ini:3 [plugin:x] numprocesses: 'two' is not a whole",
         ),
         (
@@ -384,7 +384,7 @@ def test_sorted_lowercased_and_empty_sections_skipped(ini):
             [socket:api]
             port = 2
             [plugin:stats]
-            use = my.plugins.Stats
+            use = tests.unit.config.plugin_fixture.Stats
             priority = 3
             interval = 10
             [env]
@@ -396,9 +396,10 @@ def test_sorted_lowercased_and_empty_sections_skipped(ini):
     assert cfg.socket("WEB").port == 1
     assert cfg.watcher("alpha").cmd == "a"
     (plugin,) = cfg.plugins
-    assert (plugin.name, plugin.use) == ("plugin:stats", "my.plugins.Stats")
-    assert dict(plugin.options) == {"priority": "3", "interval": "10"}
+    assert (plugin.name, plugin.use) == ("plugin:stats", "tests.unit.config.plugin_fixture.Stats")
+    assert dict(plugin.options) == {"interval": "10"}
     assert dict(plugin.watcher_options) == {"priority": "3"}
+    assert plugin.watcher.priority == 3 and plugin.watcher.singleton
     assert cfg.plugin("stats") is plugin
     assert cfg.warnings == ("circus.ini:5 [watcher:empty]: empty section skipped",)
 

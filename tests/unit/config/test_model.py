@@ -48,7 +48,7 @@ def test_the_tables_are_the_model_fields_in_order():
         f.name for f in dataclasses.fields(DaemonConfig)
     ]
     daemon_keys = list(DAEMON_OPTIONS)  # the loader's own keys sit where the docs list them
-    after = daemon_keys.index("fqdn_prefix") + 1
+    after = daemon_keys.index("loggerconfig") + 1
     assert daemon_keys[after : after + 2] == ["include", "include_dir"]
 
 
