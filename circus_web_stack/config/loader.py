@@ -231,6 +231,7 @@ def _build_plugins(
 ) -> list[PluginConfig]:
     """Circus's Flapping sections first (their values are every watcher's flapping defaults, the
     plugins' own watchers included), then the other plugins, each class imported."""
+
     def build(name: str, section: IniSection, defaults: FlappingSpec | None) -> PluginConfig:
         items = _substituted(section, variables)
         return build_plugin(
@@ -252,9 +253,7 @@ def _build_plugins(
     return flapping + [build(name, s, defaults) for name, s in found.plugins if not builtin(s)]
 
 
-def load_config(
-    path: str, *, environ: Mapping[str, str] | None = None, with_overlay: bool = True
-) -> Config:
+def load_config(path: str, *, environ: Mapping[str, str] | None = None, with_overlay: bool = True) -> Config:
     """Read and validate a Circus ini file and its includes. `environ` (default os.environ) is the
     environment of the daemon: the source of $VAR in env values and of $(circus.env.X). With
     `[circus] overlay` on, the run-time changes kept in the overlay file are laid over it (unless

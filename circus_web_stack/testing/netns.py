@@ -149,4 +149,3 @@ class Network:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

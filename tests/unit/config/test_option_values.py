@@ -289,7 +289,10 @@ DAEMON_INVALID: dict[str, list[tuple[Any, str]]] = {
     "endpoint_owner": [("nosuchuser-xyz", "'nosuchuser-xyz' is not a user on this system")],
     "pubsub_endpoint": [("udp://127.0.0.1:1", "is not a ZeroMQ endpoint")],
     "multicast_endpoint": [
-        ("237.219.251.97:12027", "is not a multicast endpoint (expected udp://GROUP:PORT or udp://[GROUP]:PORT"),
+        (
+            "237.219.251.97:12027",
+            "is not a multicast endpoint (expected udp://GROUP:PORT or udp://[GROUP]:PORT",
+        ),
     ],
     "statsd": BOOL_INVALID,
     "stats_endpoint": [("tcp://127.0.0.1", "is not a ZeroMQ endpoint")],
