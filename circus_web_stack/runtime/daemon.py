@@ -19,8 +19,6 @@ from circus_web_stack.runtime.control_server import ControlServer
 from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint, owner_uid
 from circus_web_stack.runtime.exit_on_failure import ExitOnFailure
 from circus_web_stack.runtime.health import HealthServer
-from circus_web_stack.runtime.metrics.ledgers import CommandMeter
-from circus_web_stack.runtime.metrics.server import MetricsServer
 from circus_web_stack.runtime.multicast import MulticastResponder
 from circus_web_stack.runtime.orphans import OrphanReaper, needs_orphan_reaper
 from circus_web_stack.runtime.output_tap import OutputTapper
@@ -196,6 +194,10 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     publisher = EventPublisher(endpoints["pubsub"], curve=curve)
     metrics = None
     if config.daemon.metrics_endpoint:
+        # imported only when configured: prometheus_client costs every circusd about 4 MB otherwise
+        from circus_web_stack.runtime.metrics.ledgers import CommandMeter
+        from circus_web_stack.runtime.metrics.server import MetricsServer
+
         metrics = MetricsServer(config.daemon.metrics_endpoint, commands=CommandMeter())
     extensions += [
         publisher,
