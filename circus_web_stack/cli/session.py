@@ -85,10 +85,9 @@ def run_command(session: Session, command: str, words: Sequence[str]) -> int:
     """Run one command line (`incr web 2 --waiting`) and print its outcome; returns the exit code."""
     grammar = GRAMMAR.get(command.lower())
     if grammar is None:
+        hint = did_you_mean(command, [*GRAMMAR, "help"])
         known = ", ".join(GRAMMAR)
-        return usage_failure(
-            session.err, f"unknown command {command!r}{did_you_mean(command, GRAMMAR)}; commands: {known}"
-        )
+        return usage_failure(session.err, f"unknown command {command!r}{hint}; commands: {known}")
     spec = grammar.spec
     try:
         parsed = command_parser(grammar).parse_intermixed_args(list(words))

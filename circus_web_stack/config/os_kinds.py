@@ -14,6 +14,7 @@ import signal
 from typing import Any
 
 from circus_web_stack.config.kinds import InvalidValue, Kind, quoted
+from circus_web_stack.core.suggest import did_you_mean
 
 _RT_SIGNAL = re.compile(r"(?:SIG)?RT(MIN|MAX)(?:([+-])(\d+))?")
 
@@ -52,7 +53,8 @@ class Signal(Kind):
         try:
             return int(signal.Signals[name])
         except KeyError:
-            raise self.refuse(raw, "a known signal") from None
+            hint = did_you_mean(name, signal.Signals.__members__)
+            raise InvalidValue(f"{quoted(raw)} is not a known signal{hint} (expected {self.label})") from None
 
     def to_text(self, value: Any) -> str:
         try:
