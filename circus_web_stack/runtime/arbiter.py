@@ -23,6 +23,7 @@ import gevent.queue
 from circus_web_stack.config.loader import load_config
 from circus_web_stack.config.model import Config
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
+from circus_web_stack.core.fsm_actions import FAST_STOP_S
 from circus_web_stack.core.notices import Added, Removed
 from circus_web_stack.core.scale import start_order
 from circus_web_stack.core.states import DAEMON_TRANSITIONS, DaemonMilestone, DaemonState, check_transition
@@ -287,9 +288,13 @@ class Arbiter:
     def _handle_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
         if signum in (signal.SIGTERM, signal.SIGINT):
-            log.info("got %s: graceful stop", name)
             # A second INT/TERM while a graceful stop runs escalates to a fast one.
-            gevent.spawn(self.stop, fast=self._stopping is not None)
+            fast = self._stopping is not None
+            if fast:
+                log.info("got %s again: fast stop (SIGKILL %gs after the stop signal)", name, FAST_STOP_S)
+            else:
+                log.info("got %s: graceful stop (send it again to stop fast)", name)
+            gevent.spawn(self.stop, fast=fast)
         elif signum == signal.SIGQUIT:
             log.info("got SIGQUIT: fast stop")
             gevent.spawn(self.stop, fast=True)
