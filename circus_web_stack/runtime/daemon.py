@@ -15,7 +15,7 @@ from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 from circus_web_stack.runtime.arbiter import Arbiter
 from circus_web_stack.runtime.control_server import ControlServer
-from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint, owner_uid
+from circus_web_stack.runtime.endpoints import CurveKeys, StaleEndpointRemover, check_endpoint, owner_uid
 from circus_web_stack.runtime.exit_on_failure import ExitOnFailure
 from circus_web_stack.runtime.health import HealthServer
 from circus_web_stack.runtime.multicast import MulticastResponder
@@ -224,6 +224,8 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
     ]
     if config.daemon.multicast_endpoint:
         extensions.append(MulticastResponder(config.daemon.multicast_endpoint, endpoints["control"]))
+    if config.daemon.statsd:  # circusd-stats binds it; if it is SIGKILLed, circusd removes its file
+        extensions.append(StaleEndpointRemover(endpoints["stats"]))
     extensions += supervision_extensions(config)
     arbiter = Arbiter(config, extensions=extensions, **kwargs)
     arbiter.endpoints = endpoints
