@@ -19,9 +19,7 @@ def test_every_block_is_a_recipe_or_a_figure():
 
 
 def test_figures_are_pictures_not_commands():
-    figures = [
-        b.recipe for path in doc_files() for b in read_blocks(path) if b.marker and b.marker["figure"]
-    ]
+    figures = [b.recipe for path in doc_files() for b in read_blocks(path) if b.marker and b.marker["figure"]]
     tagged = [f.where for f in figures if f.lang]
     assert tagged == [], f"a figure with a language tag is a recipe: {tagged}"
 
