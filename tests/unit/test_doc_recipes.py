@@ -8,7 +8,7 @@ from pathlib import Path
 
 from circus_web_stack.testing.recipes import REPO, all_recipes, doc_files, read_blocks
 
-FETCHED = re.compile(r"""\brecipe\(\s*["']([\w.-]+)["']""")
+FETCHED = re.compile(r"""recipe\(\s*["'](?P<name>[\w.-]+)["']""")  # recipe(...) or run_recipe(...)
 
 
 def test_every_block_is_a_recipe_or_a_figure():
