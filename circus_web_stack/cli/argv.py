@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from circus_web_stack.cli.common import positive_seconds
+from circus_web_stack.cli.common import Parser, positive_seconds
 from circus_web_stack.cli.grammar import Grammar, UsageError, bind_positionals
-from circus_web_stack.core.suggest import did_you_mean
 from circus_web_stack.protocol.properties import PropType
 
 if TYPE_CHECKING:
@@ -38,11 +37,11 @@ GLOBAL_OPTIONS = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(Parser):
     """argparse that raises UsageError instead of printing and exiting."""
 
-    def error(self, message: str) -> None:
-        raise UsageError(message)
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self.suggest(message))
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -124,15 +123,14 @@ def wire_options(command: str, texts: dict[str, str]) -> dict[str, object]:
     number or a boolean is sent as a JSON number or boolean when the option's kind reads it so, as
     Circus's circusctl does; any other value goes as text, which the daemon parses like the ini."""
     # Imported here: the option table costs more start-up time than most commands take to run.
-    from circus_web_stack.config.options import WATCHER_OPTIONS, Section, family_of, is_settable, known_keys
+    from circus_web_stack.config.options import WATCHER_OPTIONS, is_settable, unknown_watcher_key
 
     options: dict[str, object] = {}
     for key, text in texts.items():
         option = WATCHER_OPTIONS.get(key)
-        if option is None and family_of(key) is None:
-            raise UsageError(
-                f"{command}: unknown option {key!r}{did_you_mean(key, known_keys(Section.WATCHER))}"
-            )
+        unknown = unknown_watcher_key(key)
+        if unknown:
+            raise UsageError(f"{command}: {unknown}")
         if command == "set" and not is_settable(key):
             raise UsageError(f"{command}: {key!r} cannot be set on a running watcher (see docs/options.md)")
         options[key] = text if option is None else _wire_value(option.kind, text)

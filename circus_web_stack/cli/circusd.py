@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import zmq
 
 from circus_web_stack import __version__
+from circus_web_stack.cli.common import Parser
 from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_CONFIG, EXIT_PIDFILE
 from circus_web_stack.core.errors import ConfigError, SocketBindError
 
@@ -39,9 +40,7 @@ class SafeWatchedFileHandler(logging.handlers.WatchedFileHandler):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="circusd", description="Run a Circus-style process and socket manager."
-    )
+    parser = Parser(prog="circusd", description="Run a Circus-style process and socket manager.")
     parser.add_argument("config", help="the circus.ini file")
     parser.add_argument("--log-level", dest="loglevel", help="debug, info, warning, error, critical")
     parser.add_argument(

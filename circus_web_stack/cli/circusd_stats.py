@@ -16,7 +16,12 @@ import signal
 import sys
 
 from circus_web_stack import __version__
-from circus_web_stack.cli.common import exit_quietly_on_closed_stdout, positive_seconds, silence_stdout
+from circus_web_stack.cli.common import (
+    Parser,
+    exit_quietly_on_closed_stdout,
+    positive_seconds,
+    silence_stdout,
+)
 from circus_web_stack.cli.exit_codes import EXIT_BIND, EXIT_DAEMON_GONE, EXIT_OK, EXIT_USAGE
 
 LOG_FORMAT = "%(asctime)s circusd-stats[%(process)d] [%(levelname)s] %(message)s"
@@ -27,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 
     defaults = default_endpoints(default_runtime_dir(os.environ, os.getuid()))
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="circusd-stats", description="Publish the statistics of a circusd's processes and sockets."
     )
     parser.add_argument("--endpoint", default=default_endpoint(), help="circusd's control endpoint")

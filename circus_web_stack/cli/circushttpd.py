@@ -38,9 +38,9 @@ def default_secret_file(env: dict[str, str] | os._Environ[str] = os.environ) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from circus_web_stack.cli.common import add_curve_key_arguments
+    from circus_web_stack.cli.common import Parser, add_curve_key_arguments
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="circushttpd",
         description="The live web console of circusd: watchers, processes, sockets, events, output.",
     )

@@ -1,5 +1,5 @@
-"""What several cli programs share: argparse types, how an age reads, and a quiet end when the
-reader of stdout goes away (`circusctl list | head -1`).
+"""What several cli programs share: an argparse parser that suggests the nearest flag, argparse types,
+how an age reads, and a quiet end when the reader of stdout goes away (`circusctl list | head -1`).
 
 Rule: small pure helpers, plus `exit_quietly_on_closed_stdout`, the one place that handles a closed
 pipe for circusctl, circus-top and circusd-stats alike.
@@ -12,13 +12,34 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import ParamSpec
+from typing import NoReturn, ParamSpec
 
 from circus_web_stack.cli.exit_codes import EXIT_CLOSED_PIPE
 from circus_web_stack.client.daemon import CURVE_CLIENT_KEY_ENV, CURVE_SERVER_KEY_ENV
+from circus_web_stack.core.suggest import did_you_mean
 from circus_web_stack.protocol.stats import NOT_AVAILABLE
 
 P = ParamSpec("P")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse for every circus-web-stack program: an unknown flag gets the nearest valid one
+    (`--log-levle`: did you mean '--log-level'?), as a mistyped config key does. Python 3.11's
+    argparse only says "unrecognized arguments"."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(self.suggest(message))
+
+    def suggest(self, message: str) -> str:
+        prefix = "unrecognized arguments: "
+        if not message.startswith(prefix):
+            return message
+        flags = [flag for action in self._actions for flag in action.option_strings]
+        words = [
+            word + did_you_mean(word.partition("=")[0], flags) if word.startswith("--") else word
+            for word in message[len(prefix) :].split(" ")
+        ]
+        return prefix + " ".join(words)
 
 
 def positive_seconds(text: str) -> float:

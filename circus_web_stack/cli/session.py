@@ -68,10 +68,9 @@ def parse_command_line(session: Session, command: str, words: Sequence[str]) -> 
     it asked for help or is wrong (said on stderr)."""
     grammar = GRAMMAR.get(command.lower())
     if grammar is None:
+        hint = did_you_mean(command, [*GRAMMAR, "help"])
         known = ", ".join(GRAMMAR)
-        return usage_failure(
-            session.err, f"unknown command {command!r}{did_you_mean(command, GRAMMAR)}; commands: {known}"
-        )
+        return usage_failure(session.err, f"unknown command {command!r}{hint}; commands: {known}")
     spec = grammar.spec
     try:
         parsed = command_parser(grammar).parse_intermixed_args(list(words))

@@ -51,7 +51,7 @@ def _diagram() -> list[str]:
                 if outcome != phase:
                     edges.setdefault((phase, outcome), []).append(event.__name__)
     ids = {p: p.name.lower() for p in WatcherPhase}
-    lines = ["```mermaid", "stateDiagram-v2", "    [*] --> stopped"]
+    lines = ["<!-- recipe: states-diagram -->", "```mermaid", "stateDiagram-v2", "    [*] --> stopped"]
     lines += [f"    {ids[p]} : {p.value}" for p in WatcherPhase if ids[p] != p.value]
     order = list(WatcherPhase)
     by_phases = sorted(edges.items(), key=lambda e: (order.index(e[0][0]), order.index(e[0][1])))

@@ -24,7 +24,7 @@ import zmq
 from rich.console import Console, RenderableType
 
 from circus_web_stack import __version__
-from circus_web_stack.cli.common import add_curve_key_arguments, exit_quietly_on_closed_stdout
+from circus_web_stack.cli.common import Parser, add_curve_key_arguments, exit_quietly_on_closed_stdout
 from circus_web_stack.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from circus_web_stack.cli.top_model import SORT_KEYS, TopState, View, handle_key
 from circus_web_stack.cli.top_screen import describe_silence, render
@@ -43,9 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 
     default = default_endpoints(default_runtime_dir(os.environ, os.getuid()))["stats"]
-    parser = argparse.ArgumentParser(
-        prog="circus-top", description="Watch a circusd's processes and sockets live."
-    )
+    parser = Parser(prog="circus-top", description="Watch a circusd's processes and sockets live.")
     parser.add_argument("--endpoint", default=default, help=f"the stats endpoint (default {default})")
     add_curve_key_arguments(parser)
     parser.add_argument("--fleet", help="a fleet file: every chosen node's stats, with a NODE column (key n)")

@@ -12,7 +12,7 @@ from typing import Any
 from circus_web_stack.config.declaration import json_option_values, option
 from circus_web_stack.config.endpoints import Endpoint, HostPort, MulticastEndpoint
 from circus_web_stack.config.kinds import Bool, Choice, Int, Octal, Seconds, Text, Words
-from circus_web_stack.config.os_kinds import UserName
+from circus_web_stack.config.os_kinds import ExistingPath, UserName
 
 _PRIVATE_SOCKET = "a unix socket in the daemon's private runtime directory"
 _FILE = Text(optional=True)
@@ -74,11 +74,19 @@ class DaemonConfig:
     loggerconfig: str | None = option(
         _FILE, None, "logging dictConfig file (.ini, .json, .yaml) or 'default'"
     )
+    fqdn_prefix: str | None = option(
+        _FILE, None, "the name this daemon gives in multicast discovery answers (default: the host name)"
+    )
     insecure: bool = option(
         Bool(), False, "allow control/event endpoints reachable from the network without CurveZMQ keys"
     )
-    curve_secret_key_file: str | None = option(_FILE, None, "CurveZMQ secret key file of the daemon")
-    curve_client_keys_dir: str | None = option(_FILE, None, "directory of the public keys of allowed clients")
+    curve_secret_key_file: str | None = option(
+        ExistingPath(), None, "CurveZMQ secret key file of the daemon (`.key_secret`)"
+    )
+    curve_public_key_file: str | None = option(ExistingPath(), None, "CurveZMQ public key file of the daemon")
+    curve_client_keys_dir: str | None = option(
+        ExistingPath(directory=True), None, "directory of the public keys (`*.key`) of allowed clients"
+    )
     # ---- circusd under systemd and in containers (issue 16): sd_notify, socket activation and PID 1
     # need no option; these are what an operator chooses.
     subreaper: bool = option(

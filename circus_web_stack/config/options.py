@@ -34,6 +34,7 @@ from circus_web_stack.config.model import PluginConfig
 from circus_web_stack.config.socket_config import SocketConfig
 from circus_web_stack.config.specs import HOOK_NAMES
 from circus_web_stack.config.watcher_config import WatcherConfig
+from circus_web_stack.core.suggest import did_you_mean
 
 
 class Section(StrEnum):
@@ -98,20 +99,6 @@ DAEMON_OPTIONS: dict[str, Option] = _table(
     after="loggerconfig",
     obsolete=(
         _STREAM_BACKEND,
-        _obsolete(
-            "fqdn_prefix",
-            Text(optional=True),
-            None,
-            "Circus: prefix of the instance's id",
-            "events and stats carry no instance id here",
-        ),
-        _obsolete(
-            "curve_public_key_file",
-            Text(optional=True),
-            None,
-            "CurveZMQ public key file of the daemon",
-            "the public key is read from curve_secret_key_file, which holds both",
-        ),
         _obsolete(
             "statsd_close_outputs",
             Bool(),
@@ -234,6 +221,14 @@ def known_keys(section: Section) -> list[str]:
 def _watcher_rule(key: str) -> Option | OptionFamily | None:
     lowered = key.lower()
     return WATCHER_OPTIONS.get(lowered) or family_of(lowered)
+
+
+def unknown_watcher_key(key: str) -> str | None:
+    """ "unknown option 'numprocess' (did you mean 'numprocesses'?)" for a key no watcher has, else None:
+    what circusctl and the daemon's add/set/get say alike."""
+    if _watcher_rule(key) is not None:
+        return None
+    return f"unknown option {key!r}{did_you_mean(key, known_keys(Section.WATCHER))}"
 
 
 def is_settable(key: str) -> bool:

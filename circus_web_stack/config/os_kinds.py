@@ -1,19 +1,22 @@
 """Value kinds that name things of the operating system: signals, users and groups, network interfaces
-and protocols.
+and protocols, files that must exist.
 
 Rule: as every kind (kinds.py), each accepts the ini text and the native API form and refuses anything
-else naming what is valid; names are resolved against this system (signal, pwd, grp) at load.
+else naming what is valid; names are resolved against this system (signal, pwd, grp, the file system)
+at load.
 """
 
 from __future__ import annotations
 
 import grp
+import os
 import pwd
 import re
 import signal
 from typing import Any
 
-from circus_web_stack.config.kinds import InvalidValue, Kind, quoted
+from circus_web_stack.config.kinds import InvalidValue, Kind, Text, quoted
+from circus_web_stack.core.suggest import did_you_mean
 
 _RT_SIGNAL = re.compile(r"(?:SIG)?RT(MIN|MAX)(?:([+-])(\d+))?")
 
@@ -52,7 +55,8 @@ class Signal(Kind):
         try:
             return int(signal.Signals[name])
         except KeyError:
-            raise self.refuse(raw, "a known signal") from None
+            hint = did_you_mean(name, signal.Signals.__members__)
+            raise InvalidValue(f"{quoted(raw)} is not a known signal{hint} (expected {self.label})") from None
 
     def to_text(self, value: Any) -> str:
         try:
@@ -115,6 +119,27 @@ class UserName(Kind):
     def parse(self, raw: Any) -> str | None:
         uid = User().parse(raw)
         return None if uid is None else str(raw).strip()
+
+
+class ExistingPath(Kind):
+    """A file (or directory) that must exist at load, kept as written. A relative path is checked
+    against circusd's working directory, where the daemon opens it: a key file missing is then
+    refused with its config line, not met at start as a bare "Invalid certificate file"."""
+
+    def __init__(self, *, directory: bool = False) -> None:
+        self.directory = directory
+        self.label = f"the path of an existing {'directory' if directory else 'file'} (empty: not set)"
+
+    def parse(self, raw: Any) -> str | None:
+        text = Text(optional=True).parse(raw)
+        if text is None:
+            return None
+        path = os.path.abspath(text)
+        if not os.path.exists(path):
+            raise InvalidValue(f"{quoted(raw)}: no such {'directory' if self.directory else 'file'} ({path})")
+        if self.directory != os.path.isdir(path):
+            raise InvalidValue(f"{quoted(raw)} is {'not ' if self.directory else ''}a directory ({path})")
+        return text
 
 
 class Interface(Kind):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import signal
 
+from circus_web_stack.core.suggest import did_you_mean
+
 _RT_RE = re.compile(r"^(?:SIG)?RT(MIN|MAX)(?:([+-])(\d+))?$")
 
 
@@ -58,8 +60,9 @@ def _number_from_name(text: str, original: str) -> int:
     try:
         return int(signal.Signals[name])
     except KeyError:
+        hint = did_you_mean(name, signal.Signals.__members__)
         raise ValueError(
-            f"signal invalid: {original!r} (expected a name like TERM, USR1, SIGRTMIN+1 or a number)"
+            f"signal invalid: {original!r}{hint} (expected a name like TERM, USR1, SIGRTMIN+1 or a number)"
         ) from None
 
 

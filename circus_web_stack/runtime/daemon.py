@@ -16,7 +16,7 @@ from circus_web_stack.core.errors import ConfigError
 from circus_web_stack.protocol.endpoints import default_endpoints, default_runtime_dir
 from circus_web_stack.runtime.arbiter import Arbiter
 from circus_web_stack.runtime.control_server import ControlServer
-from circus_web_stack.runtime.endpoints import CurveKeys, check_endpoint, owner_uid
+from circus_web_stack.runtime.endpoints import CurveKeys, StaleEndpointRemover, check_endpoint, owner_uid
 from circus_web_stack.runtime.exit_on_failure import ExitOnFailure
 from circus_web_stack.runtime.health import HealthServer
 from circus_web_stack.runtime.multicast import MulticastResponder
@@ -44,19 +44,46 @@ def resolve_endpoints(config: Config, env: dict[str, str] | None = None) -> dict
 
 
 def load_curve_keys(config: Config) -> CurveKeys | None:
+    """The daemon's key pair from curve_secret_key_file; curve_public_key_file, when set, must hold
+    the same public key. Every failure names the option and the file."""
     path = config.daemon.curve_secret_key_file
     if not path:
         return None
-    import zmq.auth
-
-    public, secret = zmq.auth.load_certificate(path)
+    public, secret = _read_certificate(config, "curve_secret_key_file")
     if secret is None:
-        raise ConfigError(
-            f"{path} holds no secret key (give the .key_secret file; see docs/security.md)",
-            section="circus",
-            option="curve_secret_key_file",
+        raise _curve_error(
+            config, "curve_secret_key_file", f"{path} holds no secret key (give the .key_secret file)"
         )
+    if config.daemon.curve_public_key_file:
+        other, _ = _read_certificate(config, "curve_public_key_file")
+        if other != public:
+            raise _curve_error(
+                config,
+                "curve_public_key_file",
+                f"{config.daemon.curve_public_key_file} is not the public half of {path}",
+            )
     return CurveKeys(public=public, secret=secret)
+
+
+def _read_certificate(config: Config, option: str) -> tuple[bytes, bytes | None]:
+    import zmq.auth  # only CURVE users pay for it at start-up
+
+    path = getattr(config.daemon, option)
+    try:
+        return zmq.auth.load_certificate(path)
+    except (OSError, ValueError) as exc:
+        # pyzmq says "Invalid certificate file" for a missing file and a malformed one alike.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a CurveZMQ certificate"
+        raise _curve_error(config, option, f"cannot read {path}: {reason}") from exc
+
+
+def _curve_error(config: Config, option: str, message: str) -> ConfigError:
+    return ConfigError(
+        f"{message} (zmq.auth.create_certificates writes key pairs; see docs/security.md)",
+        path=config.path,
+        section="circus",
+        option=option,
+    )
 
 
 STATS_WATCHER = "circusd-stats"
@@ -185,7 +212,8 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
         keys_dir = config.daemon.curve_client_keys_dir
         if keys_dir:
             # circusd-stats talks to its daemon with the daemon's own key pair.
-            extensions.append(ZapHandler(load_client_keys(keys_dir) | {curve.public}))
+            zap = ZapHandler(load_client_keys(keys_dir), directory=keys_dir, own_key=curve.public)
+            extensions.append(zap)
         else:
             log.warning(
                 "CurveZMQ without curve_client_keys_dir: any client that knows the daemon's "
@@ -217,6 +245,8 @@ def build_arbiter(config: Config, **kwargs: Any) -> Arbiter:
                 config.daemon.multicast_endpoint, endpoints["control"], config.daemon.fqdn_prefix
             )
         )
+    if config.daemon.statsd:  # circusd-stats binds it; if it is SIGKILLed, circusd removes its file
+        extensions.append(StaleEndpointRemover(endpoints["stats"]))
     extensions += supervision_extensions(config)
     if config.daemon.overlay != "off":
         extensions.append(OverlayWriter(config.daemon.overlay, helpers=(STATS_WATCHER, HTTPD_WATCHER)))

@@ -85,6 +85,23 @@ def unlink_ipc(endpoint: str) -> None:
         os.unlink(path)
 
 
+class StaleEndpointRemover:
+    """An Extension for an endpoint a helper binds (circusd-stats' stats endpoint): when circusd
+    stops, after its watchers, the ipc socket file is removed if nothing listens on it any more, as
+    when the helper was SIGKILLed in a fast stop and could not remove it itself."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    def start(self, arbiter: Any) -> None:
+        """Nothing to do: the helper binds the endpoint."""
+
+    def stop(self) -> None:
+        path = ipc_path(self.endpoint)
+        if path is not None and os.path.exists(path) and not accepts_connections(path):
+            unlink_ipc(self.endpoint)
+
+
 def owner_uid(config: Any) -> int | None:
     """endpoint_owner (kept as written by the config layer, which checked the user exists) as a uid."""
     return User().parse(config.daemon.endpoint_owner)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from circus_web_stack.config.loader import parse_watcher, set_watcher_option
-from circus_web_stack.config.options import family_of, is_settable
+from circus_web_stack.config.options import family_of, is_settable, unknown_watcher_key
 from circus_web_stack.core.errors import ClientError, ConfigError, Errno
 from circus_web_stack.core.suggest import did_you_mean
 from circus_web_stack.protocol.properties import match_names
@@ -334,7 +334,8 @@ def check_set(arbiter: Any, props: Props) -> None:
     try:
         for key, value in props["options"].items():
             if not is_settable(key):
-                raise ClientError(f"option {key!r} cannot be set at run time", Errno.MESSAGE_ERROR)
+                reason = unknown_watcher_key(key) or f"option {key!r} cannot be set at run time"
+                raise ClientError(reason, Errno.MESSAGE_ERROR)
             config = set_watcher_option(config, key, value)
     except ConfigError as exc:
         raise ClientError(str(exc), Errno.MESSAGE_ERROR) from exc
@@ -356,7 +357,8 @@ def globaloptions(arbiter: Any, props: Props) -> dict:
     key = props.get("option")
     if key is not None:
         if key not in values:
-            raise ClientError(f"unknown global option {key!r} (valid: {', '.join(sorted(values))})")
+            valid = ", ".join(sorted(values))
+            raise ClientError(f"unknown global option {key!r}{did_you_mean(key, values)} (valid: {valid})")
         return {"options": {key: values[key]}}
     return {"options": values}
 

@@ -16,7 +16,7 @@ import gevent
 import zmq.green as zmq
 
 from circus_web_stack.protocol.pubsub import encode_event
-from circus_web_stack.runtime.endpoints import bind_endpoint
+from circus_web_stack.runtime.endpoints import bind_endpoint, unlink_ipc
 from circus_web_stack.runtime.stats.tracking import Subscriptions
 
 log = logging.getLogger("circus_web_stack.publisher")
@@ -74,3 +74,4 @@ class EventPublisher:
         if self._sock is not None:
             self._sock.close(linger=0)
             self._sock = None
+            unlink_ipc(self.endpoint)

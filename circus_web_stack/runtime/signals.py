@@ -17,6 +17,7 @@ import gevent
 import gevent.queue
 
 from circus_web_stack.core.errors import ClientError
+from circus_web_stack.core.fsm_actions import FAST_STOP_S
 
 if TYPE_CHECKING:
     from circus_web_stack.runtime.arbiter import Arbiter
@@ -27,7 +28,7 @@ log = logging.getLogger("circus_web_stack.arbiter")
 def _stop(arbiter: Arbiter, name: str) -> None:
     # A second INT/TERM while a graceful stop runs escalates to a fast one (a second Ctrl-C).
     if arbiter.stop_under_way:
-        log.info("got %s during the graceful stop: stopping fast", name)
+        log.info("got %s again: fast stop (SIGKILL %gs after the stop signal)", name, FAST_STOP_S)
         gevent.spawn(arbiter.stop, fast=True)
     else:
         log.info("got %s: graceful stop (send it again to stop fast)", name)

@@ -5,7 +5,6 @@ daemon's public key is admitted (traffic is still encrypted), and the log says s
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import gevent
@@ -13,29 +12,35 @@ import zmq.green as zmq
 from zmq.auth import load_certificates
 from zmq.utils.z85 import encode as z85_encode
 
-from circus_web_stack.core.errors import ConfigError
-
 log = logging.getLogger("circus_web_stack.zap")
 
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 
 
 def load_client_keys(directory: str) -> set[bytes]:
-    """Z85 public keys of every certificate (`*.key`) in `directory`."""
-    if not os.path.isdir(directory):
-        raise ConfigError(
-            f"{directory} is not a directory of client public keys (*.key)",
-            section="circus",
-            option="curve_client_keys_dir",
-        )
+    """Z85 public keys of every certificate (`*.key`) in `directory` (the config checked it exists)."""
     return set(load_certificates(directory))
 
 
-class ZapHandler:
-    """An Extension: start before the sockets it guards bind, stop after them."""
+def admitted_summary(count: int, directory: str) -> str:
+    """What the daemon admits, as its start-up log says it."""
+    keys = "no client key" if count == 0 else f"{count} client key{'s' if count > 1 else ''}"
+    return (
+        f"admitting {keys} from {directory} (curve_client_keys_dir), and the daemon's own key, "
+        "which circusd-stats and circushttpd use"
+    )
 
-    def __init__(self, allowed: set[bytes]) -> None:
-        self.allowed = allowed
+
+class ZapHandler:
+    """An Extension: start before the sockets it guards bind, stop after them.
+
+    It admits the client keys of `directory` and the daemon's own public key, with which its helpers
+    (circusd-stats, circushttpd) connect; the log at start counts the two apart."""
+
+    def __init__(self, client_keys: set[bytes], *, directory: str, own_key: bytes) -> None:
+        self.client_keys = client_keys
+        self.directory = directory
+        self.allowed = client_keys | {own_key}
         self._sock: Any = None
         self._loop: gevent.Greenlet | None = None
 
@@ -44,7 +49,7 @@ class ZapHandler:
         self._sock.linger = 0
         self._sock.bind(ZAP_ENDPOINT)
         self._loop = gevent.spawn(self._serve)
-        log.info("CurveZMQ: %d client key(s) allowed", len(self.allowed))
+        log.info("CurveZMQ: %s", admitted_summary(len(self.client_keys), self.directory))
 
     def _serve(self) -> None:
         while True:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import psutil
 
+from circus_web_stack.testing.recipes import recipe
 from circus_web_stack.testing.waiting import wait_until
 
 
@@ -90,20 +89,11 @@ def test_watcher_and_process_work_on_their_own(tmp_path):
     )
 
 
-LIBRARY_DOC = Path(__file__).resolve().parents[2] / "docs" / "library.md"
-
-
-def fenced_blocks(markdown: str, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", markdown, flags=re.S | re.M)
-
-
 def test_the_documented_library_script_runs_as_written(tmp_path):
     """docs/library.md's script (a threaded arbiter driven from plain Python through Circus's
     Arbiter API) prints what the doc says it prints, and leaves no process behind."""
-    doc = LIBRARY_DOC.read_text()
-    (script,) = fenced_blocks(doc, "python")
-    (expected,) = fenced_blocks(doc, "text")
-    proc = run_script(tmp_path, script)
+    proc = run_script(tmp_path, recipe("library-threaded-arbiter").text)
+    expected = recipe("library-threaded-arbiter-output").text
     try:
         out, err = proc.communicate(timeout=60)
     finally:

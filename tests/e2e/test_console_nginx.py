@@ -4,11 +4,9 @@ proxy, act, and catch up without a page reload after circushttpd restarted behin
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
+from circus_web_stack.testing.recipes import recipe
 from circus_web_stack.testing.waiting import wait_until
 from tests.e2e.console import (
     ADMIN_PASSWORD,
@@ -25,15 +23,11 @@ from tests.e2e.nginx import Nginx
 
 pytestmark = pytest.mark.slow
 
-DEPLOY_DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
-SNIPPET = re.compile(r"<!-- console-nginx -->\n```nginx\n(?P<block>.*?)```", re.DOTALL)
 DOC_UPSTREAM = "http://127.0.0.1:8080/"
 
 
 def deploy_doc_block() -> str:
-    match = SNIPPET.search(DEPLOY_DOC.read_text())
-    assert match, "docs/deploy.md lost its <!-- console-nginx --> block"
-    block = match["block"]
+    block = recipe("deploy-console-nginx").text
     assert block.count(DOC_UPSTREAM) == 1, f"the block should proxy to {DOC_UPSTREAM} once"
     return block
 

@@ -35,6 +35,11 @@ def test_page_and_static_file(flask_app):
     assert health.status == 200 and '"status":"ok"' in health.body.replace(" ", "")
 
 
+def test_circusd_stats_runs_for_the_circus_top_the_banner_suggests(flask_app):
+    assert flask_app.circusctl("status") == "circusd-stats: active\nweb: active\n"
+    assert (flask_app.daemon.runtime_dir / "stats.sock").is_socket()
+
+
 def test_post_with_csrf_token_creates_a_note(flask_app):
     browser = browser_for(flask_app)
     name, token = browser.form_token("/")

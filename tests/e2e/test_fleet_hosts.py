@@ -8,6 +8,7 @@ The tests share one fleet and run in order; the last one kills a daemon.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 import time
@@ -19,8 +20,9 @@ import pytest
 from circus_web_stack.client.fleet import FleetClient
 from circus_web_stack.client.fleet_discovery import discover
 from circus_web_stack.client.fleet_file import Discovery, read_fleet_file
-from circus_web_stack.testing.fleet_hosts import HostFleet
+from circus_web_stack.testing.fleet_hosts import CONTROL_PORT, HostFleet
 from circus_web_stack.testing.netns import netns_refusal
+from circus_web_stack.testing.recipes import recipe
 from circus_web_stack.testing.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -182,3 +184,36 @@ def test_a_node_killed_mid_command_is_reported_and_the_others_answer(fleet_file,
     assert down.returncode == 3
     assert "node node3 down: could not connect to " in down.stderr
     assert [line.split()[:3] for line in down.stdout.splitlines()[1:]][-1] == ["node3", "DOWN"]
+
+
+def test_the_documented_fleet_recipes_run_as_written(hosts, tmp_path):
+    """docs/fleet.md's circusctl lines and Python client, run as written in a directory whose
+    fleet.ini names two of the hosts as the doc does (web-1, web-2; role = web, env = prod)."""
+    sections = []
+    for i, node in enumerate(hosts.nodes[:2], 1):
+        sections.append(
+            f"[node:web-{i}]\nendpoint = {node.host.tcp(CONTROL_PORT)}\n"
+            f"curve_server_key = {node.curve.server_public}\ncurve_client_key = {node.curve.client_secret}\n"
+            f"role = web\nenv = prod\nhealth_url = {node.url}\nhealth_timeout = 10\n"
+        )
+    (tmp_path / "fleet.ini").write_text("\n".join(sections))
+    for command in recipe("fleet-circusctl").commands():
+        argv = shlex.split(command.line)
+        assert argv[0] == "circusctl"
+        done = subprocess.run(
+            [sys.executable, "-m", "circus_web_stack.cli.circusctl", *argv[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, (command.line, done.stdout, done.stderr)
+        said = done.stdout + done.stderr  # a rollout's progress and report go to stderr
+        assert "web-1" in said and "web-2" in said, (command.line, said)
+    script = tmp_path / "client.py"
+    script.write_text(recipe("fleet-python-client").text + "print(sorted(results))\n")
+    ran = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "['web-1', 'web-2']"

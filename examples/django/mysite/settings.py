@@ -18,6 +18,11 @@ def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _env_flag(name: str) -> bool:
+    """A DJANGO_* switch: 1 (or true, yes, on) turns it on; unset or anything else leaves it off."""
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _local_secret_key(path: Path) -> str:
     """A key made once and kept in `path`, so sessions survive restarts without any setup. Several
     workers may start at once: the key is written to a temp file and linked into place, and whoever
@@ -37,7 +42,7 @@ def _local_secret_key(path: Path) -> str:
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret_key(BASE_DIR / ".secret_key")
-DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+DEBUG = _env_flag("DJANGO_DEBUG")
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 # Only needed when the browser's origin differs from the Host Django sees (e.g. a proxy rewriting Host).
 CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -115,10 +120,24 @@ STATIC_URL = "static/"
 # `manage.py collectstatic` copies every app's static files here; nginx serves them from this directory.
 STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 # Without nginx in front (`make run`), the app serves STATIC_ROOT itself; behind nginx turn this off.
-SERVE_STATIC = os.environ.get("DJANGO_SERVE_STATIC", "0") == "1"
+SERVE_STATIC = _env_flag("DJANGO_SERVE_STATIC")
 
-# Behind nginx: trust its X-Forwarded-Proto so request.is_secure() is right when nginx terminates TLS.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind nginx: trust its X-Forwarded-Proto so request.is_secure() is right when nginx terminates TLS
+# (DJANGO_SECURE_PROXY_SSL_HEADER names another header; empty: trust none, as without a proxy).
+_proxy_header = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO")
+SECURE_PROXY_SSL_HEADER = (_proxy_header, "https") if _proxy_header else None
+
+# HTTPS only, once nginx serves the site over TLS (docs/deploy.md's /etc/mysite/env turns these on;
+# `manage.py check --deploy` then has nothing to say). Off by default: `make run` serves plain HTTP.
+SECURE_SSL_REDIRECT = _env_flag("DJANGO_SECURE_SSL_REDIRECT")
+# The health check answers over plain HTTP too, for probes on the host (curl http://127.0.0.1/healthz).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = _env_flag("DJANGO_SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = _env_flag("DJANGO_CSRF_COOKIE_SECURE")
+# HSTS: browsers remember for this long to use HTTPS only; start small (3600), then raise to a year.
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _env_flag("DJANGO_SECURE_HSTS_PRELOAD")
 
 # Everything at WARNING and above, request errors with their traceback included, goes to stderr,
 # which circusd's stream for the watcher writes to the terminal or a log file.

@@ -35,9 +35,32 @@ def test_background_work_is_said_on_stderr_and_a_rollback_fails_with_waiting(ctl
         (("get", "web", "numprocess"), EXIT_ERROR_REPLY, "(did you mean 'numprocesses'?)"),
         (("set", "web", "numprocess", "3"), EXIT_USAGE, "(did you mean 'numprocesses'?)"),
         (("staus",), EXIT_USAGE, "unknown command 'staus' (did you mean 'status'?)"),
+        (("hepl",), EXIT_USAGE, "unknown command 'hepl' (did you mean 'help'?)"),
+        (("stop", "web", "--waitng"), EXIT_USAGE, "--waitng (did you mean '--waiting'?)"),
+        (("--tabel", "status"), EXIT_USAGE, "--tabel (did you mean '--table'?)"),
+        (("signal", "web", "SIGTREM"), EXIT_USAGE, "'SIGTREM' (did you mean 'SIGTERM'?)"),
+        (("globaloptions", "endpont"), EXIT_ERROR_REPLY, "'endpont' (did you mean 'endpoint'?)"),
     ],
 )
 def test_a_mistyped_name_gets_the_nearest_valid_one(ctl, argv, code, message):
     done = ctl(*argv)
     assert (done.returncode, done.stdout) == (code, "")
     assert message in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "properties", "message"),
+    [
+        ("set", {"name": "web", "options": {"numprocess": 3}}, "unknown option 'numprocess' (did you mean"),
+        ("get", {"name": "web", "keys": ["numprocess"]}, "'numprocess' (did you mean 'numprocesses'?)"),
+        ("status", {"name": "wbe"}, "program wbe not found (did you mean 'web'?)"),
+        ("staus", {}, "unknown command: 'staus' (did you mean 'status'?)"),
+        ("status", {"nmae": "web"}, "unknown property 'nmae' for status (did you mean 'name'?)"),
+        ("signal", {"name": "web", "signum": "TREM"}, "'TREM' (did you mean 'SIGTERM'?)"),
+        ("globaloptions", {"option": "check_dealy"}, "'check_dealy' (did you mean 'check_delay'?)"),
+    ],
+)
+def test_the_daemon_replies_with_the_nearest_valid_name(circus_daemon, command, properties, message):
+    """What other clients (Circus's circusctl, scripts, the console) get from the daemon itself."""
+    reply = circus_daemon.call(command, **properties)
+    assert reply["status"] == "error" and message in reply["reason"], reply

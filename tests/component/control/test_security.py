@@ -98,6 +98,39 @@ def test_curve_admits_only_known_client_keys(circusd, tmp_path):
     plain = circusctl("--endpoint", endpoint, "list")
     assert plain.returncode == 3
     d.wait_log("refused a CURVE client")
+    # One key in the directory: the log counts it apart from the daemon's own.
+    assert (
+        f"CurveZMQ: admitting 1 client key from {allowed} (curve_client_keys_dir), and the daemon's "
+        "own key, which circusd-stats and circushttpd use"
+    ) in d.log()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("curve_secret_key_file", "keys/missing.key_secret", "'keys/missing.key_secret': no such file ("),
+        ("curve_client_keys_dir", "clients", "'clients': no such directory ("),
+        ("curve_public_key_file", "keys/stranger.key", "keys/stranger.key is not the public half of"),
+        ("curve_secret_key_file", "keys/server.key", "keys/server.key holds no secret key"),
+    ],
+)
+def test_a_bad_key_file_is_refused_naming_the_option_and_the_path(circusd, tmp_path, option, value, message):
+    """docs/security.md's files, each got wrong in turn: circusd exits 78 (config) and says which
+    option, which file, and (when it comes from the ini) which line; not pyzmq's "Invalid certificate"."""
+    workdir = tmp_path / "d"
+    workdir.mkdir()
+    make_curve_files(workdir)  # keys/server.key(_secret), keys/client.key_secret, allowed/client.key
+    settings = {"curve_secret_key_file": "keys/server.key_secret", "curve_client_keys_dir": "allowed"}
+    settings[option] = value
+    lines = "\n".join(f"{key} = {text}" for key, text in settings.items())
+    d = circusd(f"[circus]\nendpoint = tcp://127.0.0.1:{free_port()}\n{lines}\n", workdir=workdir)
+    assert d.wait_exit(20) == 78
+    # A missing file is refused at load, on stderr, with its line; a file that exists but holds the
+    # wrong key is found at start, in the log, with the file and option (the model keeps no lines).
+    said = d.stderr() + d.log()
+    assert f"circus.ini{':' if 'no such' in message else ''}" in said, said
+    assert f"[circus] {option}: " in said and message in said, said
+    assert "Invalid certificate" not in said
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="handing a socket to another user needs root")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import time
@@ -90,6 +91,28 @@ def test_a_process_ignoring_sigterm(circusd, tmp_path, signum, graceful_timeout,
     assert at_least <= time.monotonic() - t0 < at_most
     if signum == signal.SIGTERM:
         d.wait_log(r"stubborn#1 pid=\d+ ignored SIGTERM for 1s \(graceful_timeout\); sending SIGKILL")
+
+
+def test_a_second_ctrl_c_stops_fast_and_says_so(circusd, tmp_path):
+    """The first SIGINT starts the graceful stop and says a second one stops fast; the second says
+    that it does (it used to log "graceful stop" again) and the stubborn process is gone in ~1 s."""
+    script, marker = stubborn_script(tmp_path)
+    d = circusd(f"""
+        [watcher:stubborn]
+        cmd = {PY} {script}
+        graceful_timeout = 60
+    """)
+    wait_until(marker.exists, 10, "the stubborn process to ignore SIGTERM")
+    d.signal(signal.SIGINT)
+    d.wait_log(r"got SIGINT: graceful stop \(send it again to stop fast\)")
+    t0 = time.monotonic()
+    d.signal(signal.SIGINT)
+    assert d.wait_exit(20) == 0
+    assert time.monotonic() - t0 < 5
+    log = d.log()
+    assert log.count("got SIGINT: graceful stop") == 1
+    assert "got SIGINT again: fast stop (SIGKILL 1s after the stop signal)" in log
+    assert re.search(r"stubborn#1 pid=\d+ ignored SIGTERM for 1s \(fast stop\); sending SIGKILL", log), log
 
 
 def test_stop_children_kills_the_whole_tree(circusd):

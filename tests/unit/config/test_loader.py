@@ -280,8 +280,8 @@ def test_refused_with_file_line_section_option(ini, text, message):
 
 def test_network_endpoints_allowed_with_insecure_or_curve(ini):
     assert load(ini("[circus]\nendpoint = tcp://0.0.0.0:5555\ninsecure = true\n")).daemon.insecure
-    cfg = load(ini("[circus]\nendpoint = tcp://0.0.0.0:5555\ncurve_secret_key_file = /k\n"))
-    assert cfg.daemon.curve_secret_key_file == "/k"
+    cfg = load(ini(f"[circus]\nendpoint = tcp://0.0.0.0:5555\ncurve_secret_key_file = {__file__}\n"))
+    assert cfg.daemon.curve_secret_key_file == __file__
     for local in ("tcp://127.0.0.1:5555", "tcp://localhost:5555", "tcp://[::1]:5555", "tcp://127.0.0.2:1"):
         assert load(ini(f"[circus]\nendpoint = {local}\n")).daemon.endpoint == local
 

@@ -121,11 +121,11 @@ def test_an_inactive_plugin_runs_nothing_and_compat_keys_warn(tmp_path):
         tmp_path,
         """\
         [circus]
-        fqdn_prefix = web1
+        statsd_close_outputs = true
         [plugin:statsd]
         use = circus.plugins.statsd.StatsdEmitter
         active = false
     """,
     )
     assert cfg.plugin("statsd").watcher is None
-    assert any("fqdn_prefix: has no effect" in w for w in cfg.warnings)
+    assert any("statsd_close_outputs: has no effect" in w for w in cfg.warnings)

@@ -165,3 +165,13 @@ def test_the_figures_come_out_under_their_names():
     durations = "circus_http_request_duration_seconds"
     assert value(f, durations, durations + "_bucket", watcher="web", wid="1", le="1.0") == 4
     assert value(f, durations, durations + "_count", watcher="web", wid="1") == 4
+
+
+def test_the_documented_metrics_endpoint_snippet_listens_on_loopback(tmp_path):
+    """docs/metrics.md's [circus] snippet, loaded as circusd loads it."""
+    from circus_web_stack.config.loader import load_config
+    from circus_web_stack.testing.recipes import recipe
+
+    ini = tmp_path / "circus.ini"
+    ini.write_text(recipe("metrics-endpoint-ini").text)
+    assert load_config(str(ini)).daemon.metrics_endpoint == "127.0.0.1:9101"
