@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"circus-top: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    shown_endpoint = f"fleet {args.fleet} ({len(feeds)} nodes)" if args.fleet else args.endpoint
+    # the count first: a long path is what the header cuts
+    shown_endpoint = f"fleet ({len(feeds)} nodes) {args.fleet}" if args.fleet else args.endpoint
     view = View(sort=args.sort, watcher=args.watcher)
     console = Console()
     started_at = time.monotonic()

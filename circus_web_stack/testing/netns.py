@@ -2,7 +2,8 @@
 IPv6 unique-local address (fd00::/8), no default route, so traffic cannot leave them.
 
 Rules: names carry this process's pid (`cws-<pid>-<n>`, bridge `cwsb<pid>`), so runs never collide
-and a run that died is cleaned up by the next (`remove_stale`); everything made is removed on close,
+and a run that died is cleaned up by the next (`remove_stale`, also after a pid was reused); several
+networks of one process are numbered apart (`cwsb<pid>n<k>`); everything made is removed on close,
 even after a failure; DAD is off so addresses work at once. Where namespaces cannot be made,
 `netns_refusal()` says why, for the test to skip with that reason. iproute2 comes from the OS
 packages when `ip` is missing.
@@ -10,6 +11,7 @@ packages when `ip` is missing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -21,6 +23,10 @@ from circus_web_stack.testing.os_packages import ensure_installed
 
 PREFIX = "cws-"
 BRIDGE_PREFIX = "cwsb"
+# What this process made and has not removed: a name of our pid that is not here was made by an
+# earlier process that had the same pid (pids are reused) and died without cleaning up.
+_MADE_HERE: set[str] = set()
+_NETWORKS = itertools.count()
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -58,16 +64,20 @@ def remove_stale() -> None:
     """Namespaces and bridges left by a test run whose process is gone."""
     listed = _ip("netns", "list", check=False).stdout.split()
     for name in listed:
-        if name.startswith(PREFIX) and not _alive(name[len(PREFIX) :].split("-")[0]):
+        if name.startswith(PREFIX) and _stale(name, name[len(PREFIX) :].split("-")[0]):
             _ip("netns", "del", name, check=False)
     for line in _ip("-o", "link", "show", "type", "bridge", check=False).stdout.splitlines():
         name = line.split(":")[1].strip() if ":" in line else ""
-        if name.startswith(BRIDGE_PREFIX) and not _alive(name[len(BRIDGE_PREFIX) :]):
+        if name.startswith(BRIDGE_PREFIX) and _stale(name, name[len(BRIDGE_PREFIX) :].split("n")[0]):
             _ip("link", "del", name, check=False)
 
 
-def _alive(pid: str) -> bool:
-    return pid.isdigit() and psutil.pid_exists(int(pid))
+def _stale(name: str, pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return name not in _MADE_HERE
+    return not psutil.pid_exists(int(pid))
 
 
 @dataclass(frozen=True)
@@ -94,8 +104,9 @@ class Network:
 
     def __post_init__(self) -> None:
         pid = os.getpid()
-        self.bridge = f"{BRIDGE_PREFIX}{pid}"
-        self.prefix = f"fd00:c1c5:{pid % 0xFFFF:x}::"
+        self.number = next(_NETWORKS)  # a session's fleet and a module's may be up at once
+        self.bridge = f"{BRIDGE_PREFIX}{pid}n{self.number}"
+        self.prefix = f"fd00:c1c5:{(pid * 16 + self.number) % 0xFFFF:x}::"
         self.host_address = f"{self.prefix}1"
         self._made: list[str] = []
 
@@ -113,15 +124,18 @@ class Network:
     def _make_bridge(self) -> None:
         _ip("link", "add", "name", self.bridge, "type", "bridge", "mcast_snooping", "0")
         self._made.append("bridge")
+        _MADE_HERE.add(self.bridge)
         _sysctl(None, f"net.ipv6.conf.{self.bridge}.accept_dad", "0")
         _ip("-6", "addr", "add", f"{self.host_address}/64", "dev", self.bridge, "nodad")
         _ip("link", "set", self.bridge, "up")
 
     def _make_host(self, n: int) -> Host:
-        name = f"{PREFIX}{os.getpid()}-{n}"
-        outside, inside = f"cwsv{os.getpid()}x{n}", f"cwsi{os.getpid()}x{n}"
+        pid, k = os.getpid(), self.number
+        name = f"{PREFIX}{pid}-{k}-{n}"
+        outside, inside = f"cwv{pid}{k}x{n}", f"cwi{pid}{k}x{n}"  # at most 15 characters
         _ip("netns", "add", name)
         self._made.append(name)
+        _MADE_HERE.add(name)
         for key in ("all", "default"):
             _sysctl(name, f"net.ipv6.conf.{key}.accept_dad", "0")
         _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
@@ -140,8 +154,10 @@ class Network:
         for made in reversed(self._made):
             if made == "bridge":
                 _ip("link", "del", self.bridge, check=False)
+                _MADE_HERE.discard(self.bridge)
             else:
                 _ip("netns", "del", made, check=False)
+                _MADE_HERE.discard(made)
         self._made.clear()
 
     def __enter__(self) -> Network:
