@@ -13,7 +13,9 @@ round to round. Two more cases:
     .venv/bin/python -m benchmarks.control_latency           # 1,000 processes, the recorded figures
 
 Circus 0.19 is installed into .venv-peers/circus-0.19 on first use. Raw figures go to
-benchmarks/results/control_latency-<time>.json.
+benchmarks/results/control_latency-<time>.json. The daemons are started by
+benchmarks/control_daemons.py and the table and targets made by benchmarks/control_report.py; this
+module times the round trips.
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,21 +37,16 @@ from benchmarks.common import (
     CALL_TIMEOUT_S,
     ControlClient,
     ErrorReply,
-    Row,
-    Summary,
     format_table,
     machine,
-    ratios,
     shown,
-    stop_process,
-    wait_until,
     write_results,
 )
+from benchmarks.control_daemons import Flavour, RunningDaemon, running_daemon
+from benchmarks.control_report import Samples, check_targets, rows_for
 
 OURS_BIN = Path(sys.executable).parent
 PEER = "circus-0.19"
-START_TIMEOUT_S = 180.0
-STOP_TIMEOUT_S = 60.0
 # Between sending `stats big` and `list small` in the concurrency probe: enough for the daemon to have
 # taken the stats off its socket first, far less than either daemon needs to answer it.
 PROBE_OFFSET_S = 0.001
@@ -58,105 +54,6 @@ PROBE_OFFSET_S = 0.001
 # A list that does not wait behind the stats can still lose a few GIL switch intervals (5 ms each) to
 # a sampling thread, so the margin is several of them.
 PROBE_MARGIN_S = 0.020
-
-
-# -- configs (pure) -------------------------------------------------------------------------------
-
-
-def ini(endpoint: str, pubsub_endpoint: str, watchers: dict[str, int]) -> str:
-    """The one config both daemons run: `sleep` watchers of the given sizes, no multicast, no stats.
-    Their output goes to /dev/null, so neither daemon holds two pipes per process."""
-    lines = [
-        "[circus]",
-        f"endpoint = {endpoint}",
-        f"pubsub_endpoint = {pubsub_endpoint}",
-        "multicast_endpoint =",
-        "check_delay = 1",
-        "",
-    ]
-    for name, count in watchers.items():
-        lines += [
-            f"[watcher:{name}]",
-            "cmd = sleep 3600",
-            f"numprocesses = {count}",
-            "close_child_stdout = true",
-            "close_child_stderr = true",
-            "graceful_timeout = 5",
-            "",
-        ]
-    return "\n".join(lines)
-
-
-# -- daemons --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Flavour:
-    """One project's daemon and command-line client."""
-
-    name: str
-    circusd: Path
-    circusctl: Path
-
-
-@dataclass
-class RunningDaemon:
-    flavour: Flavour
-    endpoint: str
-    process: subprocess.Popen
-    log: Path
-    client: ControlClient
-    probe: ControlClient  # a second client for the concurrency probe
-
-    def wait_processes(self, watchers: dict[str, int]) -> None:
-        for name, count in watchers.items():
-            wait_until(
-                lambda name=name, count=count: len(self.client.call("list", name=name)[0]["pids"]) == count,
-                START_TIMEOUT_S,
-                f"{self.flavour.name}: {count} processes in watcher {name}",
-                poll_s=0.5,
-            )
-
-
-@contextmanager
-def running_daemon(
-    flavour: Flavour, context: zmq.Context, workdir: Path, watchers: dict[str, int]
-) -> Iterator[RunningDaemon]:
-    workdir.mkdir(parents=True)
-    endpoint = f"ipc://{workdir / 'control.sock'}"
-    config = workdir / "circus.ini"
-    config.write_text(ini(endpoint, f"ipc://{workdir / 'pubsub.sock'}", watchers))
-    log = workdir / "circusd.log"
-    process = subprocess.Popen(
-        [str(flavour.circusd), "--log-output", str(log), str(config)],
-        cwd=workdir,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=(workdir / "circusd.stderr").open("wb"),
-        start_new_session=True,
-    )
-    daemon = RunningDaemon(
-        flavour, endpoint, process, log, ControlClient(context, endpoint), ControlClient(context, endpoint)
-    )
-    try:
-        daemon.wait_processes(watchers)
-        yield daemon
-    except BaseException:
-        sys.stderr.write(f"--- {flavour.name} log tail:\n{_tail(log)}\n")
-        raise
-    finally:
-        daemon.client.close()
-        daemon.probe.close()
-        leftovers = stop_process(process, STOP_TIMEOUT_S)
-        if leftovers:
-            print(f"  {flavour.name}: killed {len(leftovers)} leftover process(es) after stop", flush=True)
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text().splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
 
 
 # -- measurements ---------------------------------------------------------------------------------
@@ -167,16 +64,6 @@ class Command:
     label: str
     command: str
     properties: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass
-class Samples:
-    """Seconds per round for one (scenario, case, daemon)."""
-
-    rounds: list[list[float]] = field(default_factory=list)
-
-    def all(self) -> list[float]:
-        return [value for batch in self.rounds for value in batch]
 
 
 def time_batch(client: ControlClient, command: Command, count: int, budget_s: float) -> list[float]:
@@ -297,61 +184,6 @@ def run_scenario(
                     results.setdefault(label, {}).setdefault(name, Samples()).rounds.append(batch)
             print(f"  {scenario.name} round {round_index + 1}/{args.rounds} done", flush=True)
     return results, probes
-
-
-def rows_for(scenario: str, results: dict[str, dict[str, Samples]], ours: str, peer: str) -> list[Row]:
-    rows = []
-    for case, by_daemon in results.items():
-        mine, theirs = by_daemon[ours], by_daemon[peer]
-        for label, pick in (("p50", lambda v: Summary.of(v).p50), ("p99", lambda v: Summary.of(v).p99)):
-            per_round = ratios([pick(r) for r in mine.rounds], [pick(r) for r in theirs.rounds])
-            rows.append(
-                Row(
-                    f"{scenario}: {case} {label}",
-                    pick(mine.all()) * 1000,
-                    pick(theirs.all()) * 1000,
-                    "ms",
-                    tuple(per_round),
-                )
-            )
-    return rows
-
-
-# Targets from the issue: (scenario, case, percentile, limit in ms).
-TARGETS = [
-    ("small", "list", "p50", 0.5),
-    ("small", "status", "p50", 0.5),
-    ("big", "list big", "p50", 5.0),
-    ("big", "stats big", "p50", 100.0),
-    ("small", "circusctl list (end to end)", "p50", 80.0),
-]
-
-
-def check_targets(
-    all_results: dict[str, dict[str, dict[str, Samples]]], probes: dict[str, list[dict]], ours: str
-) -> list[str]:
-    lines = []
-    for name, runs in probes.items():
-        conclusive = [p for p in runs if p["conclusive"]]
-        waited = sum(1 for p in conclusive if p["waited"])
-        worst_list = max(p["fast_s"] for p in runs) * 1000
-        worst_stats = max(p["slow_s"] for p in runs) * 1000
-        line = (
-            f"big: {name}: `list small` waited behind the in-flight `stats big` in {waited} of "
-            f"{len(conclusive)} conclusive probes (list worst {worst_list:.1f} ms, "
-            f"stats worst {worst_stats:.1f} ms)"
-        )
-        if name == ours:
-            line += ": met" if conclusive and not waited else ": MISSED" if waited else ": inconclusive"
-        lines.append(line)
-    for scenario, case, which, limit in TARGETS:
-        samples = all_results.get(scenario, {}).get(case, {}).get(ours)
-        if samples is None:
-            continue
-        value = getattr(Summary.of(samples.all()), which) * 1000
-        verdict = "met" if value < limit else "MISSED"
-        lines.append(f"{scenario}: {case} {which} {value:.3f} ms (target < {limit:g} ms): {verdict}")
-    return lines
 
 
 def main(argv: list[str] | None = None) -> None:

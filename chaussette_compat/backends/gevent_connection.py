@@ -1,21 +1,20 @@
-"""One HTTP/1.1 connection on a gevent socket: read request heads, run the WSGI app, write responses.
+"""One HTTP/1.1 connection on a gevent socket: the request loop. Reads request heads, runs the WSGI
+app on each, drains what it left of the body, and serves the next request while keep-alive holds;
+the responses are written by its base, `response_writer.ResponseWriter`.
 
-Rule: each response goes out in as few send() calls as possible (the head and a body already in hand
-travel together); framing decisions come from `http.response`; timeouts are deadlines that the
-server's reaper enforces, so the hot path never arms a timer.
+Rule: a request is answered before the next is read, in order (pipelining included); a refused
+head is answered and closes the connection; timeouts are deadlines that the server's reaper
+enforces (`connection_states`), so the hot path never arms a timer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import sys
 from time import monotonic, perf_counter, time
 from typing import Any
-
-from gevent.socket import wait_write
 
 from ..http.access_log import common_log_line
 from ..http.body import RequestBody
@@ -24,63 +23,21 @@ from ..http.errors import ClientDisconnected, HTTPError
 from ..http.limits import RECV_SIZE
 from ..http.parser import Request, RequestParser
 from ..http.proxies import apply_forwarded
-from ..http.response import (
-    CONTINUE,
-    LAST_CHUNK,
-    Framing,
-    HeaderScan,
-    choose_framing,
-    encode_chunk,
-    encode_head,
-    error_response,
-    status_code,
-)
+from ..http.response import CONTINUE
 from .connection_context import ConnectionContext
+from .connection_states import BUSY, IDLE, NO_DEADLINE, READING_BODY, READING_HEAD, ConnectionLost
 from .file_wrapper import FileWrapper
+from .response_writer import ResponseWriter
 
 log = logging.getLogger("chaussette")
 
-# Connection states; the reaper and the graceful stop read them.
-IDLE = "idle"  # between requests (keep-alive), nothing received yet
-READING_HEAD = "reading head"  # a fresh connection, or part of a head received
-BUSY = "busy"  # the app runs, or we write
-READING_BODY = "reading body"  # the app waits for more of the request body
-WRITING = "writing"  # a send is in progress
-
-NO_DEADLINE = float("inf")
-#: The most unread request body we read and discard to keep a connection alive; past it we close.
-DRAIN_LIMIT = 64 * 1024
-#: Bodies up to this size are joined with the head into one send.
-COALESCE_LIMIT = 64 * 1024
 _SEQUENCES = (list, tuple)
 
 
-class ConnectionLost(Exception):
-    """Our own send or receive failed: the client went away (or the reaper cut it off)."""
-
-
-class Connection:
+class Connection(ResponseWriter):
     """Serves requests on one accepted socket until either side closes it."""
 
-    __slots__ = (
-        "body_sent",
-        "code",
-        "continue_sent",
-        "deadline",
-        "environ",
-        "framing",
-        "head_sent",
-        "keep_alive",
-        "length",
-        "parser",
-        "request",
-        "scan",
-        "shared",
-        "sock",
-        "state",
-        "status",
-        "trusted",
-    )
+    __slots__ = ("deadline", "environ", "parser", "request", "shared", "sock", "state", "trusted")
 
     def __init__(self, shared: ConnectionContext, sock: Any, peer: Any) -> None:
         self.shared = shared
@@ -94,16 +51,7 @@ class Connection:
             local = ""
         self.environ = connection_environ(shared.base_environ, local, peer)
         self.trusted = shared.proxies.trusts(str(self.environ["REMOTE_ADDR"]))
-        self.request: Request | None = None
-        self.status: str | None = None
-        self.code = 0
-        self.scan: HeaderScan | None = None
-        self.head_sent = False
-        self.continue_sent = False
-        self.keep_alive = False
-        self.framing = Framing.NONE
-        self.length: int | None = None
-        self.body_sent = 0
+        super().__init__()
 
     def __repr__(self) -> str:
         return f"<Connection {self.environ['REMOTE_ADDR']}:{self.environ['REMOTE_PORT']} {self.state}>"
@@ -219,13 +167,7 @@ class Connection:
         shared = self.shared
         meter = shared.requests
         started = perf_counter() if meter is not None else 0.0
-        self.request = request
-        self.status = None
-        self.code = 0
-        self.scan = None
-        self.head_sent = False
-        self.continue_sent = False
-        self.body_sent = 0
+        self._begin_response(request)
         wsgi_input = RequestBody(request, self.receive_body)
         environ = request_environ(self.environ, request, wsgi_input)
         apply_forwarded(environ, self.trusted)
@@ -274,171 +216,7 @@ class Connection:
                 meter.observe(self.code, perf_counter() - started)
         return self.keep_alive
 
-    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        if exc_info is not None:
-            try:
-                if self.head_sent:
-                    raise exc_info[1].with_traceback(exc_info[2])
-            finally:
-                exc_info = None
-        elif self.status is not None:
-            raise AssertionError("start_response() called twice without exc_info")
-        self.code = status_code(status)
-        self.scan = HeaderScan(headers)
-        self.status = status
-        return self._write
-
-    # writing -------------------------------------------------------------------------------------
-
-    def _send(self, data: bytes) -> None:
-        self.state = WRITING
-        self.deadline = monotonic() + self.shared.io_timeout_s
-        try:
-            # One send() takes a whole small response; gevent's sendall() would first ask the kernel
-            # for SO_SNDBUF on every call (py-spy: 4% of a hello-world worker).
-            sent = self.sock.send(data)
-            if sent < len(data):
-                self.sock.sendall(memoryview(data)[sent:])
-        except OSError as exc:
-            raise ConnectionLost("send failed") from exc
-        self.state = BUSY
-        self.deadline = NO_DEADLINE
-
-    def _may_keep_alive(self, framing: Framing) -> bool:
-        request = self.request
-        assert request is not None and self.scan is not None
-        if not request.keep_alive or self.scan.close or framing is Framing.CLOSE or self.shared.stopping:
-            return False
-        if request.upgrade:
-            return False
-        if not request.complete:
-            # the client still owes (or waits to send) body bytes we will have to read or refuse
-            if request.expects_continue and not self.continue_sent:
-                return False
-            if request.content_length is None or request.content_length - request.body_size > DRAIN_LIMIT:
-                return False
-        return True
-
-    def _head(self, known_length: int | None) -> bytes:
-        request = self.request
-        scan = self.scan
-        assert request is not None and scan is not None and self.status is not None
-        http11 = request.version == "1.1"
-        framing, length = choose_framing(self.code, request.method, http11, scan.content_length, known_length)
-        self.framing = framing
-        self.length = length if framing is Framing.LENGTH else None
-        self.keep_alive = self._may_keep_alive(framing)
-        date_line = "" if scan.has_date else self.shared.date.line(time())
-        self.head_sent = True
-        announced = length if scan.content_length is None else None  # else the app's header says it
-        return encode_head(self.status, scan.headers, framing, announced, self.keep_alive, http11, date_line)
-
-    def _send_whole(self, body: bytes) -> None:
-        """The fast path: the app returned its whole body; send it with the head when small."""
-        head = self._head(len(body))
-        framing = self.framing
-        if framing is Framing.NONE:
-            self._send(head)
-            return
-        if self.length is not None and self.length != len(body):
-            body = self._fit_length(body)
-        self.body_sent = len(body)
-        if len(body) <= COALESCE_LIMIT:
-            self._send(head + body)
-        else:
-            self._send(head)
-            self._send(body)
-
-    def _fit_length(self, body: bytes) -> bytes:
-        """The app's Content-Length disagrees with its body: send what it announced, then close."""
-        assert self.length is not None and self.request is not None
-        log.error(
-            "%s %s: the app announced Content-Length %d but gave %d bytes; closing the connection",
-            self.request.method,
-            self.request.target.decode("latin-1"),
-            self.length,
-            self.body_sent + len(body),
-        )
-        self.keep_alive = False
-        remaining = self.length - self.body_sent
-        return body[: max(0, remaining)]
-
-    def _write(self, data: bytes) -> None:
-        """Send one piece of a streamed body (also the legacy write() callable)."""
-        if not isinstance(data, bytes):
-            raise TypeError(f"the app's body must be bytes, not {type(data).__name__}")
-        if not self.head_sent:
-            if self.status is None:
-                raise AssertionError("the app wrote body bytes before calling start_response()")
-            head = self._head(None)
-        else:
-            head = b""
-        framing = self.framing
-        if framing is Framing.CHUNKED:
-            payload = encode_chunk(data)
-        elif framing is Framing.NONE:
-            data = payload = b""  # HEAD, 204, 304: the app's bytes are not sent
-        else:
-            if self.length is not None and self.body_sent + len(data) > self.length:
-                data = self._fit_length(data)
-            payload = data
-        self.body_sent += len(data)
-        if head or payload:
-            self._send(head + payload if head else payload)
-
-    def _finish(self) -> None:
-        if not self.head_sent:
-            if self.status is None:
-                raise AssertionError("the app returned without calling start_response()")
-            self._send_whole(b"")
-            return
-        if self.framing is Framing.CHUNKED:
-            self._send(LAST_CHUNK)
-        elif self.length is not None and self.body_sent < self.length:
-            assert self.request is not None
-            log.error(
-                "%s %s: the app announced Content-Length %d but gave %d bytes; closing the connection",
-                self.request.method,
-                self.request.target.decode("latin-1"),
-                self.length,
-                self.body_sent,
-            )
-            self.keep_alive = False
-
-    def _send_file(self, wrapper: FileWrapper) -> bool:
-        """sendfile() the wrapped file when it is a regular file; False to fall back to iterating."""
-        span = wrapper.sendfile_span()
-        if span is None:
-            return False
-        fd, offset, count = span
-        assert self.scan is not None
-        if self.scan.content_length is not None:
-            count = min(count, self.scan.content_length)
-        self._send(self._head(count))
-        if self.framing is Framing.NONE:
-            return True
-        sock_fd = self.sock.fileno()
-        self.state = WRITING
-        while count > 0:
-            self.deadline = monotonic() + self.shared.io_timeout_s
-            try:
-                sent = os.sendfile(sock_fd, fd, offset, count)
-            except BlockingIOError:
-                wait_write(sock_fd)
-                continue
-            except OSError as exc:
-                raise ConnectionLost("sendfile failed") from exc
-            if sent == 0:  # the file shrank under us
-                self.keep_alive = False
-                break
-            offset += sent
-            count -= sent
-            self.body_sent += sent
-        self.state = BUSY
-        self.deadline = NO_DEADLINE
-        return True
-
-    # refusals, errors, drain, access log ---------------------------------------------------------
+    # refusals, drain, access log -----------------------------------------------------------------
 
     def _refuse(self, err: HTTPError) -> None:
         log.debug("refused request from %s: %s (%s)", self.environ["REMOTE_ADDR"], err.status, err.reason)
@@ -458,13 +236,6 @@ class Connection:
                 note=err.reason,
             )
             self.shared.access_log.write(line)
-
-    def _send_error(self, status: str, detail: str = "") -> None:
-        self.code = int(status[:3])
-        self.keep_alive = False
-        self.head_sent = True
-        with contextlib.suppress(ConnectionLost):
-            self._send(error_response(status, self.shared.date.line(time()), detail))
 
     def _drain(self, request: Request) -> bool:
         """Read and drop what the app left of the request body; False if the connection must close."""

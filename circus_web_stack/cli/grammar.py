@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from circus_web_stack.protocol.commands import COMMANDS, CommandSpec
+from circus_web_stack.protocol.command_spec import CommandSpec
+from circus_web_stack.protocol.commands import COMMANDS
 from circus_web_stack.protocol.properties import MATCH_MODES, Prop, PropType
 
 

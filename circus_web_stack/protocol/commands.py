@@ -1,5 +1,6 @@
-"""The one table of control commands, the wire side: each command's properties, their checks, what
-it replies, and its documentation.
+"""The one table of control commands, the wire side: each command's properties, what it replies,
+and its documentation; what a row is and how a request is checked against it are
+protocol/command_spec.py's, the cross-property checks rows name protocol/command_checks.py's.
 
 Rule: each command is declared once, here; the codec's validation, the daemon's handlers (tied by
 a test), circusctl's grammar (cli/grammar.py) and docs/commands.md are derived from or checked
@@ -8,110 +9,25 @@ against these rows. Pure: no sockets, no processes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 from circus_web_stack.core.errors import ClientError, Errno
 from circus_web_stack.core.suggest import did_you_mean
-from circus_web_stack.protocol.properties import DEFAULT_MATCH, Prop, PropType, check_property
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    name: str
-    summary: str
-    doc: str
-    props: tuple[Prop, ...] = ()
-    takes_waiting: bool = False
-    takes_match: bool = False
-    reply: str = ""  # reply fields besides status/time/id, for help and docs
-    overrides_status: bool = False  # the reply's "status" is the watcher state (Circus's wart, kept)
-    client_only: bool = False  # handled by circusctl itself, never sent to the daemon
-    in_circus: bool = True  # Circus 0.19 has this command
-    additions: str = ""  # what we accept beyond Circus 0.19
-    check: Callable[[dict[str, object]], None] | None = field(default=None, compare=False)
-
-    @property
-    def props_by_name(self) -> Mapping[str, Prop]:
-        return {p.name: p for p in self.props}
-
-
-# ---------------------------------------------------------------------------------------------------
-# Cross-property checks (a property's own type is checked from the table).
-
-
-def _check_signal(props: dict[str, object]) -> None:
-    if "childpid" in props and "pid" not in props:
-        raise ClientError("cannot specify childpid without pid")
-
-
-def _check_stats(props: dict[str, object]) -> None:
-    if "process" in props and "name" not in props:
-        raise ClientError("message invalid: 'process' needs 'name', the watcher that pid belongs to")
-
-
-def _check_nb(props: dict[str, object]) -> None:
-    nb = props.get("nb")
-    if isinstance(nb, int) and nb < 1:
-        raise ClientError(f"message invalid: 'nb' must be at least 1, got {nb}")
-
-
-def _check_kill(props: dict[str, object]) -> None:
-    timeout = props.get("graceful_timeout")
-    if isinstance(timeout, float) and timeout < 0:
-        raise ClientError(f"message invalid: 'graceful_timeout' must be 0 or more, got {timeout}")
-
-
-def _check_get(props: dict[str, object]) -> None:
-    if props.get("keys") == []:
-        raise ClientError("message invalid: 'keys' is empty; name at least one option")
-
-
-def _check_set(props: dict[str, object]) -> None:
-    if props.get("options") == {}:
-        raise ClientError("message invalid: 'options' is empty; give at least one key and value")
-
+from circus_web_stack.protocol import command_checks as checks
+from circus_web_stack.protocol.command_spec import CommandSpec, check_request, command
+from circus_web_stack.protocol.properties import Prop, PropType
 
 # ---------------------------------------------------------------------------------------------------
 # Shared pieces of the table.
 
 _NAME = Prop("name", PropType.STR, "watcher name", required=True)
 _NAME_OPTIONAL = Prop("name", PropType.STR, "watcher name; all watchers when absent")
-_WAITING = Prop("waiting", PropType.BOOL, "reply when the work is done instead of at once", default=False)
-_MATCH = Prop("match", PropType.MATCH, "how `name` selects watchers, case-insensitive", default=DEFAULT_MATCH)
 _INFO_REPLY = "with waiting and one watcher: `info: {started: [pids], stopped: [pids], kept: [pids]}`"
-
-
-def _command(
-    name: str,
-    summary: str,
-    doc: str,
-    *,
-    props: Sequence[Prop] = (),
-    waiting: bool = False,
-    match: bool = False,
-    **rest: object,
-) -> CommandSpec:
-    """One row; `waiting` and `match` add their property the same way on every command."""
-    all_props = list(props)
-    if waiting:
-        all_props.append(_WAITING)
-    if match:
-        all_props.append(_MATCH)
-    return CommandSpec(
-        name=name,
-        summary=summary,
-        doc=doc,
-        props=tuple(all_props),
-        takes_waiting=waiting,
-        takes_match=match,
-        **rest,
-    )
 
 
 _P = PropType
 COMMAND_TABLE: tuple[CommandSpec, ...] = (
-    _command(
+    command(
         "add",
         "Add a watcher",
         "Creates a watcher at run time. It is not written to the config file, so a reloadconfig or a "
@@ -130,14 +46,14 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         "sockets); `waiting` with `start` replies once the watcher is started; circusctl's "
         "`--option KEY=VALUE`.",
     ),
-    _command(
+    command(
         "rm",
         "Remove a watcher",
         "Stops the watcher's processes gracefully (unless nostop) and forgets the watcher.",
         props=(_NAME, Prop("nostop", _P.BOOL, "leave its processes running", default=False)),
         waiting=True,
     ),
-    _command(
+    command(
         "start",
         "Start the arbiter or a watcher",
         "Without a name, starts every autostart watcher in priority order.",
@@ -146,7 +62,7 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         match=True,
         reply=_INFO_REPLY,
     ),
-    _command(
+    command(
         "stop",
         "Stop watchers",
         "Sends each process its stop signal, then SIGKILL after graceful_timeout. Without a name, "
@@ -156,7 +72,7 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         match=True,
         reply=_INFO_REPLY,
     ),
-    _command(
+    command(
         "restart",
         "Restart the arbiter or a watcher",
         "Stops then starts: there is a gap while no process serves. Prefer reload for zero-downtime.",
@@ -165,7 +81,7 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         match=True,
         reply=_INFO_REPLY,
     ),
-    _command(
+    command(
         "reload",
         "Reload the arbiter or a watcher",
         "Graceful by default: new processes are started and old ones are stopped once their "
@@ -181,14 +97,14 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         reply=_INFO_REPLY,
         additions="`match` (Circus reloads by exact name only).",
     ),
-    _command(
+    command(
         "reloadconfig",
         "Reload the configuration file",
         "Re-reads the config file and applies the difference: new watchers and sockets are added, "
         "removed ones stopped and closed, changed ones updated.",
         waiting=True,
     ),
-    _command(
+    command(
         "saveoverlay",
         "Keep the run-time changes across restarts",
         "Writes the watchers added or removed and the numprocesses changed since the config file was "
@@ -198,7 +114,7 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         reply="`overlay: {path, numprocesses, added, removed}`",
         in_circus=False,
     ),
-    _command(
+    command(
         "incr",
         "Increment the number of processes in a watcher",
         "Raises the watcher's target number of processes by nb (default 1).",
@@ -206,9 +122,9 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         waiting=True,
         reply="without waiting, nothing but `ok` (as Circus); with waiting, once the new processes are "
         "ready: `numprocesses`, the new target (and `singleton: true` for a singleton)",
-        check=_check_nb,
+        check=checks.check_nb,
     ),
-    _command(
+    command(
         "decr",
         "Decrement the number of processes in a watcher",
         "Lowers the watcher's target number of processes by nb (default 1); the oldest processes stop.",
@@ -216,29 +132,29 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         waiting=True,
         reply="without waiting, nothing but `ok` (as Circus); with waiting, once the processes removed "
         "are gone: `numprocesses`, the new target",
-        check=_check_nb,
+        check=checks.check_nb,
     ),
-    _command(
+    command(
         "numprocesses",
         "Get the number of processes",
         "With a name, the number of live processes of that watcher; without, the sum over all watchers.",
         props=(_NAME_OPTIONAL,),
         reply="`numprocesses` (and `watcher_name` with a name)",
     ),
-    _command(
+    command(
         "numwatchers",
         "Get the number of watchers",
         "Counts every watcher, including plugins and circusd-stats.",
         reply="`numwatchers`",
     ),
-    _command(
+    command(
         "list",
         "Get list of watchers or processes in a watcher",
         "Without a name, the sorted watcher names; with a name, the pids of that watcher.",
         props=(_NAME_OPTIONAL,),
         reply="`watchers: [names]` or, with a name, `pids: [pids]`",
     ),
-    _command(
+    command(
         "processes",
         "Get the processes of a watcher",
         "Each process of the watcher as the daemon tracks it (no sampling, so it is cheap with "
@@ -248,13 +164,13 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         reply="`processes: [{pid, wid, state, ready, started, generation}]`, by wid",
         in_circus=False,
     ),
-    _command(
+    command(
         "listsockets",
         "Get the list of sockets",
         "The daemon's listening sockets, sorted by fd.",
         reply="`sockets: [{fd, name, backlog, host, port} or {fd, name, backlog, path}]`",
     ),
-    _command(
+    command(
         "status",
         "Get the status of a watcher or all watchers",
         "States are stopped, starting, active and stopping.",
@@ -263,7 +179,7 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         '(e.g. `"status": "active"` instead of "ok"), as in Circus',
         overrides_status=True,
     ),
-    _command(
+    command(
         "stats",
         "Get process infos",
         "CPU, memory and age of every process, of one watcher's processes, or of one process.",
@@ -274,30 +190,30 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         ),
         reply="no name: `infos: {watcher: {pid: info}}`; name: `name`, `info: {pid: info}`; "
         "process: `process`, `info`",
-        check=_check_stats,
+        check=checks.check_stats,
     ),
-    _command(
+    command(
         "dstats",
         "Get circusd stats",
         "Process info of the daemon itself.",
         reply="`info: {...}`",
     ),
-    _command(
+    command(
         "options",
         "Get the value of all options for a watcher",
         "Every option of the watcher, including free-form keys from its config section.",
         props=(_NAME,),
         reply="`options: {key: value}`",
     ),
-    _command(
+    command(
         "get",
         "Get the value of specific watcher options",
         "An unknown key is an error naming the key.",
         props=(_NAME, Prop("keys", _P.STR_LIST, "option names", required=True)),
         reply="`options: {key: value}`",
-        check=_check_get,
+        check=checks.check_get,
     ),
-    _command(
+    command(
         "set",
         "Set a watcher option",
         "Options that change how processes are started (cmd, args, env, uid, gid, working_dir, shell, "
@@ -305,9 +221,9 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         "The settable options are marked in docs/options.md; values may be JSON values or the ini text.",
         props=(_NAME, Prop("options", _P.OPTIONS, "keys and values to set", required=True)),
         waiting=True,
-        check=_check_set,
+        check=checks.check_set,
     ),
-    _command(
+    command(
         "signal",
         "Send a signal",
         "Sends a signal to every process of a watcher, or to one pid; --children sends it to the "
@@ -320,9 +236,9 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
             Prop("children", _P.BOOL, "signal the children only", default=False),
             Prop("recursive", _P.BOOL, "signal the processes and all their descendants", default=False),
         ),
-        check=_check_signal,
+        check=checks.check_signal,
     ),
-    _command(
+    command(
         "kill",
         "Kill a watcher's processes",
         "Sends the stop signal (or signum), waits up to graceful_timeout, then SIGKILLs the process "
@@ -334,9 +250,9 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
             Prop("graceful_timeout", _P.NUMBER, "seconds to wait before SIGKILL"),
         ),
         waiting=True,
-        check=_check_kill,
+        check=checks.check_kill,
     ),
-    _command(
+    command(
         "globaloptions",
         "Get the arbiter options",
         "The five options Circus reports from the [circus] section: the three endpoints, check_delay "
@@ -344,13 +260,13 @@ COMMAND_TABLE: tuple[CommandSpec, ...] = (
         props=(Prop("option", _P.STR, "one option name"),),
         reply="`options: {endpoint, pubsub_endpoint, stats_endpoint, check_delay, multicast_endpoint}`",
     ),
-    _command(
+    command(
         "quit",
         "Stop all watchers gracefully, then the daemon exits",
         "The reply comes before the daemon exits; with --waiting, after the watchers are stopped.",
         waiting=True,
     ),
-    _command(
+    command(
         "listen",
         "Subscribe to a watcher event",
         "Prints events from the daemon's pubsub endpoint as they happen, one per line, until Ctrl-C. "
@@ -383,31 +299,4 @@ def validate(command: str, properties: Mapping[str, object] | None, *, fill_defa
 
     A null value counts as absent, as Circus's circusctl sends nulls for options not given.
     """
-    spec = get_command(command)
-    if spec.client_only:
-        raise ClientError(
-            f"{spec.name} is a circusctl command, not a daemon command: subscribe to the daemon's "
-            "pubsub endpoint (globaloptions pubsub_endpoint) instead"
-        )
-    given = dict(properties or {})
-    known = spec.props_by_name
-    for key in given:
-        if key not in known:
-            valid = ", ".join(known) or "none"
-            raise ClientError(
-                f"message invalid: unknown property {key!r} for {spec.name}{did_you_mean(key, known)}; "
-                f"valid properties: {valid}"
-            )
-    normalized: dict[str, object] = {}
-    for prop in spec.props:
-        value = given.get(prop.name)
-        if value is None:
-            if prop.required:
-                raise ClientError(f"message invalid {prop.name!r} is missing")
-            if fill_defaults and prop.default is not None:
-                normalized[prop.name] = prop.default
-            continue
-        normalized[prop.name] = check_property(spec.name, prop, value)
-    if spec.check is not None:
-        spec.check(normalized)
-    return normalized
+    return check_request(get_command(command), properties, fill_defaults=fill_defaults)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from circus_web_stack.core.errors import ClientError, Errno
-from circus_web_stack.protocol.commands import CommandSpec, get_command, validate
+from circus_web_stack.protocol.command_spec import CommandSpec
+from circus_web_stack.protocol.commands import get_command, validate
 from circus_web_stack.protocol.properties import json_type
 
 MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: far above any real command, far below what hurts the daemon
