@@ -46,7 +46,7 @@ class SocketConfig:
         Bool(),
         True,
         "stop listening while every watcher using it is stopped or gave up, so connects are refused "
-        "at once (docs/sockets.md)",
+        "at once (docs/circus-differences.md)",
     )
 
     def option_values(self) -> dict[str, Any]:
