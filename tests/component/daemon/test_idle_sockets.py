@@ -46,25 +46,36 @@ def socket_inode(pid: int, fd: int) -> str:
     return os.readlink(f"/proc/{pid}/fd/{fd}")
 
 
-def echo_daemon(circusd, tmp_path, socket_section: str, *, extra: str = ""):
-    (tmp_path / "echo.py").write_text(ECHO_SERVER)
+def web_daemon(circusd, cmd: str, *, socket_section: str = "host = 127.0.0.1\nport = 0", extra: str = ""):
+    """circusd with [socket:web] and a watcher web running `cmd` on it."""
     socket_section = socket_section.replace("\n", "\n        ")  # one indentation, for dedent
     extra = extra.replace("\n", "\n        ")
     return circusd(f"""
         [socket:web]
         {socket_section}
         [watcher:web]
-        cmd = {PY} {tmp_path / "echo.py"} $(circus.sockets.web) $(circus.wid)
+        cmd = {cmd} $(circus.sockets.web) $(circus.wid)
         use_sockets = true
         {extra}
     """)
 
 
-def test_stop_refuses_at_once_and_start_listens_again_on_the_same_description(circusd, tmp_path):
-    d = echo_daemon(circusd, tmp_path, "host = 127.0.0.1\nport = 0")  # port 0: bound again on reopen
+def echo_daemon(circusd, tmp_path, socket_section: str = "host = 127.0.0.1\nport = 0", *, extra: str = ""):
+    (tmp_path / "echo.py").write_text(ECHO_SERVER)
+    cmd = f"{PY} {tmp_path / 'echo.py'}"
+    return web_daemon(circusd, cmd, socket_section=socket_section, extra=extra)
+
+
+def tcp_address(d) -> tuple[str, tuple[str, int], int]:
+    """web's address as logged, as a (host, port) pair, and its fd in the daemon."""
     addr, fd = bound_address(d, "web")
     host, port = addr.rsplit(":", 1)
-    address = (host, int(port))
+    return addr, (host, int(port)), fd
+
+
+def test_stop_refuses_at_once_and_start_listens_again_on_the_same_description(circusd, tmp_path):
+    d = echo_daemon(circusd, tmp_path, "host = 127.0.0.1\nport = 0")  # port 0: bound again on reopen
+    addr, address, fd = tcp_address(d)
     assert greeting(address).startswith("hello from wid 1")
     inode = socket_inode(d.pid, fd)
     assert d.call("stop", name="web", waiting=True)["status"] == "ok"
@@ -79,18 +90,10 @@ def test_stop_refuses_at_once_and_start_listens_again_on_the_same_description(ci
 
 
 def test_a_connection_waiting_in_the_backlog_is_reset_not_left_hanging(circusd, tmp_path):
-    d = circusd(f"""
-        [socket:web]
-        host = 127.0.0.1
-        port = 0
-        [watcher:web]
-        cmd = {PY} -c "{HOLDER}" $(circus.sockets.web)
-        use_sockets = true
-    """)
-    addr, _ = bound_address(d, "web")
-    host, port = addr.rsplit(":", 1)
+    d = web_daemon(circusd, f'{PY} -c "{HOLDER}"')
+    _, address, _ = tcp_address(d)
     d.wait_children(1)
-    waiting = connect((host, int(port)))  # the kernel completes it into the backlog; nobody accepts
+    waiting = connect(address)  # the kernel completes it into the backlog; nobody accepts
     with waiting:
         assert d.call("stop", name="web", waiting=True)["status"] == "ok"
         began = time.monotonic()
@@ -119,32 +122,20 @@ def test_unix_socket_is_removed_and_bound_again_at_the_same_fd(circusd, tmp_path
 
 
 def test_giving_up_after_flapping_closes_it_and_a_pause_does_not(circusd, tmp_path):
-    d = circusd(f"""
-        [socket:web]
-        host = 127.0.0.1
-        port = 0
-        [watcher:web]
-        cmd = {PY} -c "import sys; sys.exit(3)" $(circus.sockets.web)
-        use_sockets = true
-        flapping.attempts = 2
-        flapping.window = 10
-        flapping.retry_in = 1.5
-        flapping.max_retry = 1
-    """)
-    addr, _ = bound_address(d, "web")
-    host, port = addr.rsplit(":", 1)
+    flapping = "flapping.attempts = 2\nflapping.window = 10\nflapping.retry_in = 1.5\nflapping.max_retry = 1"
+    d = web_daemon(circusd, f'{PY} -c "import sys; sys.exit(3)"', extra=flapping)
+    addr, address, _ = tcp_address(d)
     d.wait_log(r"web is flapping: .* pausing")
     assert "stops listening" not in d.log()
-    connect((host, int(port))).close()  # paused, it will retry: the kernel still queues
+    connect(address).close()  # paused, it will retry: the kernel still queues
     d.wait_log(r"web: giving up")
     d.wait_log(rf"socket web {addr} stops listening: no watcher of it is running \(web given up\)")
-    assert refused_at_once((host, int(port))) < 0.5
+    assert refused_at_once(address) < 0.5
 
 
 def test_restart_reload_and_scaling_keep_it_listening(circusd, tmp_path):
-    d = echo_daemon(circusd, tmp_path, "host = 127.0.0.1\nport = 0", extra="numprocesses = 2")
-    addr, _ = bound_address(d, "web")
-    host, port = addr.rsplit(":", 1)
+    d = echo_daemon(circusd, tmp_path, extra="numprocesses = 2")
+    _, address, _ = tcp_address(d)
     d.wait_children(2, "echo.py")
     for command, props in [
         ("restart", {"name": "web", "waiting": True}),
@@ -157,49 +148,46 @@ def test_restart_reload_and_scaling_keep_it_listening(circusd, tmp_path):
         for _ in range(500):  # bounded: well under the backlog
             if pending.answered():
                 break
-            connect((host, int(port))).close()  # never refused: queued until a worker accepts
+            connect(address).close()  # never refused: queued until a worker accepts
             time.sleep(0.005)  # pacing, not synchronisation
         assert pending.reply()["status"] == "ok", command
     assert "stops listening" not in d.log()
-    assert greeting((host, int(port))).startswith("hello from wid")
+    assert greeting(address).startswith("hello from wid")
 
 
 def test_a_watcher_not_started_with_the_daemon_leaves_its_socket_refusing(circusd, tmp_path):
-    d = echo_daemon(circusd, tmp_path, "host = 127.0.0.1\nport = 0", extra="autostart = false")
-    addr, fd = bound_address(d, "web")
-    host, port = addr.rsplit(":", 1)
+    d = echo_daemon(circusd, tmp_path, extra="autostart = false")
+    addr, address, fd = tcp_address(d)
     d.wait_log(rf"socket web {addr} stops listening")
-    assert refused_at_once((host, int(port))) < 0.5
+    assert refused_at_once(address) < 0.5
     assert d.call("start", name="web", waiting=True)["status"] == "ok"
-    assert greeting((host, int(port))).endswith(f"fd {fd}\n")
+    assert greeting(address).endswith(f"fd {fd}\n")
 
 
 def test_close_when_idle_off_keeps_the_old_behaviour(circusd, tmp_path):
     d = echo_daemon(circusd, tmp_path, "host = 127.0.0.1\nport = 0\nclose_when_idle = false")
-    addr, _ = bound_address(d, "web")
-    host, port = addr.rsplit(":", 1)
+    _, address, _ = tcp_address(d)
     d.wait_children(1, "echo.py")
     assert d.call("stop", name="web", waiting=True)["status"] == "ok"
-    with connect((host, int(port))):  # queued by the kernel, as in Circus
+    with connect(address):  # queued by the kernel, as in Circus
         pass
     assert "stops listening" not in d.log()
 
 
 def test_a_start_whose_address_was_taken_meanwhile_fails_naming_it(circusd, tmp_path):
     d = echo_daemon(circusd, tmp_path, "host = 127.0.0.1\nport = 0")
-    addr, _ = bound_address(d, "web")
-    host, port = addr.rsplit(":", 1)
+    addr, address, _ = tcp_address(d)
     d.wait_children(1, "echo.py")
     assert d.call("stop", name="web", waiting=True)["status"] == "ok"
     d.wait_log("stops listening")
     thief = socket.socket()
     thief.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     with thief:
-        thief.bind((host, int(port)))
+        thief.bind(address)
         thief.listen()
         reply = d.call("start", name="web", waiting=True)
         assert reply["status"] == "error"
         assert f"socket web cannot listen again on {addr}: Address already in use" in reply["reason"]
         assert d.children("echo.py") == []
     assert d.call("start", name="web", waiting=True)["status"] == "ok"
-    wait_until(lambda: greeting((host, int(port))).startswith("hello"), 10, "web served again")
+    wait_until(lambda: greeting(address).startswith("hello"), 10, "web served again")
