@@ -42,6 +42,12 @@ class SocketConfig:
     interface: str | None = option(Interface(), None, "network interface to bind to (SO_BINDTODEVICE)")
     so_reuseport: bool = option(Bool(), False, "each process gets its own SO_REUSEPORT socket")
     blocking: bool = option(Bool(), False, "leave the inherited socket in blocking mode")
+    close_when_idle: bool = option(
+        Bool(),
+        True,
+        "stop listening while every watcher using it is stopped or gave up, so connects are refused "
+        "at once (docs/circus-differences.md)",
+    )
 
     def option_values(self) -> dict[str, Any]:
         return {"name": self.name, **json_option_values(self)}

@@ -8,7 +8,7 @@ constructing it directly skips validation. Pure.
 from __future__ import annotations
 
 import signal
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -254,6 +254,15 @@ class WatcherConfig:
         if self.stdin_socket:
             names.add(self.stdin_socket.lower())
         return frozenset(names)
+
+    def sockets_used(self, bound: Iterable[str]) -> frozenset[str]:
+        """The sockets its processes serve, of the `bound` ones: those it references; with none
+        referenced, all of them if it inherits them (use_sockets) or starts on their connections
+        (on_demand)."""
+        referenced = self.referenced_sockets()
+        if referenced or not (self.use_sockets or self.on_demand):
+            return referenced
+        return frozenset(bound)
 
     def differing_options(self, other: WatcherConfig) -> tuple[str, ...]:
         """Names of the attributes whose values differ (e.g. ('numprocesses', 'env'))."""

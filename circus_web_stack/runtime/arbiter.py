@@ -34,6 +34,7 @@ from circus_web_stack.runtime.readiness import NotifyServer
 from circus_web_stack.runtime.sampling import Sampler
 from circus_web_stack.runtime.signals import handle_signals
 from circus_web_stack.runtime.socket_activation import open_sockets
+from circus_web_stack.runtime.socket_idle import IdleSockets
 from circus_web_stack.runtime.sockets import SocketSet
 from circus_web_stack.runtime.watcher import Watcher
 
@@ -59,8 +60,12 @@ class Arbiter:
         self.state = DaemonState.STARTING
         self.started_at = time.time()
         self.on_demand = OnDemandStarter(self)
-        self.event_listeners: list[EventListener] = [self.on_demand.rearm_when_stopped]
-        self.milestone_listeners: list[MilestoneListener] = []
+        self.idle_sockets = IdleSockets(self)  # a socket nobody serves stops listening
+        self.event_listeners: list[EventListener] = [
+            self.on_demand.rearm_when_stopped,
+            self.idle_sockets.on_event,
+        ]
+        self.milestone_listeners: list[MilestoneListener] = [self.idle_sockets.on_milestone]
         self.notify_listeners: list[NotifyListener] = []  # every datagram, READY=1 or not
         self.exit_code = 0  # what circusd exits with; request_exit sets it
         # (watcher name, stream) -> what the pump writes to: the output tap's wrapper, set by the
@@ -376,8 +381,9 @@ class Arbiter:
     def restart(self) -> dict[str, Any]:
         """Every watcher stopped, then started; the sockets stay bound, so nothing is refused (Circus
         closed and rebound them)."""
-        stopped = self.stop_watchers()
-        started = self.start_watchers()
+        with self.idle_sockets.held():
+            stopped = self.stop_watchers()
+            started = self.start_watchers()
         return {"stopped": stopped, "started": started}
 
     def reload_config(self, path: str | None = None) -> dict[str, list[str]]:

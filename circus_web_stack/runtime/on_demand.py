@@ -30,7 +30,7 @@ class OnDemandStarter:
         self.cancel(watcher.name)
         if not self._is_current(watcher):
             return  # removed (its stop announced "stop" before it left): nothing to wait for
-        names = watcher.config.referenced_sockets() or set(arbiter.sockets.fds())
+        names = watcher.config.sockets_used(arbiter.sockets.fds())
         listeners = [arbiter.sockets.get(n) for n in names if arbiter.sockets.get(n) is not None]
         if not listeners:
             watcher.start()

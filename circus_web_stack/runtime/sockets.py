@@ -3,11 +3,17 @@
 Workers come and go around them, so a restart never refuses a connection: the kernel queues it.
 The fds stay non-inheritable in the daemon; the spawner passes them (pass_fds) only to processes of
 watchers with use_sockets, at the same fd number that $(circus.sockets.NAME) names.
+
+A socket nobody serves stops listening (core/socket_idle.py decides when) and listens again at the
+same fd number, with its options: a TCP socket is shut down for reading, which takes it out of LISTEN
+and resets what waits in its backlog while keeping its file description; a unix socket's description
+is replaced by an unbound one (which resets its backlog) and its file removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -49,6 +55,7 @@ class BoundSocket:
     port: int | None = None
     path: str | None = None
     adopted: bool = False  # passed by systemd: its unix socket file is systemd's, never unlinked here
+    listening: bool = True  # False while stopped listening (stop_listening)
 
     @property
     def fd(self) -> int:
@@ -74,7 +81,7 @@ class BoundSocket:
 
     def close(self) -> None:
         self.sock.close()
-        if self.path is not None and not self.adopted:
+        if self.path is not None and not self.adopted and self.listening:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
 
@@ -118,9 +125,14 @@ def bind_socket(cfg) -> BoundSocket:  # cfg: config.model.SocketConfig
 
 def _bind_and_listen(sock: socket.socket, address: object, sock_type: int, cfg) -> None:
     sock.bind(address)
-    if sock_type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET):
+    if connection_oriented(sock_type):
         sock.listen(cfg.backlog)
     sock.setblocking(cfg.blocking)
+
+
+def connection_oriented(sock_type: int) -> bool:
+    """Whether sockets of this type listen (and so can refuse connections)."""
+    return sock_type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
 
 
 def accepts_connections(path: str) -> bool:
@@ -137,6 +149,17 @@ def accepts_connections(path: str) -> bool:
 
 
 def _bind_unix(cfg, sock_type: int, proto: int) -> BoundSocket:
+    sock = socket.socket(socket.AF_UNIX, sock_type, proto)
+    try:
+        _bind_unix_path(sock, cfg, sock_type)
+    except BaseException:
+        sock.close()
+        raise
+    return BoundSocket(cfg.name, sock, cfg.backlog, path=cfg.path)
+
+
+def _bind_unix_path(sock: socket.socket, cfg, sock_type: int) -> None:
+    """Bind `sock` at cfg.path (a stale socket file there removed if cfg.replace) with cfg.umask."""
     path = cfg.path
     if os.path.lexists(path):
         if not cfg.replace:
@@ -146,16 +169,44 @@ def _bind_unix(cfg, sock_type: int, proto: int) -> BoundSocket:
         if accepts_connections(path):
             raise OSError(f"{path} is in use by a running process (replace only removes a stale socket)")
         os.unlink(path)
-    sock = socket.socket(socket.AF_UNIX, sock_type, proto)
     old_umask = os.umask(cfg.umask)
     try:
         _bind_and_listen(sock, path, sock_type, cfg)
-    except BaseException:
-        sock.close()
-        raise
     finally:
         os.umask(old_umask)
-    return BoundSocket(cfg.name, sock, cfg.backlog, path=path)
+
+
+def stop_listening(bound: BoundSocket) -> None:
+    """Refuse connections on `bound` from now on, and reset those waiting in its backlog; its fd
+    number stays reserved for listen_again."""
+    sock = bound.sock
+    if sock.family == socket.AF_UNIX:
+        # shutdown() would refuse new connects but leave the backlog waiting: replace the description.
+        with socket.socket(socket.AF_UNIX, sock.type) as fresh:
+            os.dup2(fresh.fileno(), sock.fileno(), inheritable=False)
+        if not bound.adopted:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(bound.path)  # type: ignore[arg-type]
+    else:
+        sock.shutdown(socket.SHUT_RD)
+    bound.listening = False
+
+
+def listen_again(bound: BoundSocket, cfg) -> None:
+    """Listen on `bound` again, on its address, at its fd number. Raises OSError if the address was
+    taken meanwhile."""
+    sock = bound.sock
+    if sock.family == socket.AF_UNIX:
+        _bind_unix_path(sock, cfg, sock.type)
+    else:
+        try:
+            sock.bind(sock.getsockname())  # the kernel released a port it had chosen (port 0)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # EINVAL: still bound, as a configured port stays
+                raise
+        sock.listen(bound.backlog)
+        sock.setblocking(cfg.blocking)
+    bound.listening = True
 
 
 def same_address(old_cfg, new_cfg) -> bool:
@@ -170,7 +221,8 @@ def same_address(old_cfg, new_cfg) -> bool:
 def adjust_in_place(bound: BoundSocket, cfg) -> None:
     """Apply what can change on an open listening socket: the backlog (listen() again) and blocking."""
     if cfg.backlog != bound.backlog:
-        bound.sock.listen(cfg.backlog)
+        if bound.listening:
+            bound.sock.listen(cfg.backlog)
         bound.backlog = cfg.backlog
     bound.sock.setblocking(cfg.blocking)
 

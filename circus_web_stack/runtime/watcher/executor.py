@@ -73,7 +73,9 @@ class Executor:
             except Exception as exc:  # whatever a stream class raises, the start must be answered
                 self.submit(StartRefused(f"cannot open its streams: {exc}"))
                 return
-            self.submit(StartPrepared())
+            # Its sockets listen again before anything spawns (runtime/socket_idle.py).
+            problem = w.arbiter.idle_sockets.listen_for(w) if w.arbiter is not None else None
+            self.submit(StartRefused(problem) if problem else StartPrepared())
 
     def spawn(self, effect: fx.Spawn) -> None:
         w = self.watcher

@@ -365,6 +365,7 @@ SOCKET_VALID: dict[str, list[tuple[Any, Any]]] = {
     "interface": [("eth0", "eth0"), ("", None)],
     "so_reuseport": BOOL_VALID,
     "blocking": BOOL_VALID,
+    "close_when_idle": BOOL_VALID,
 }
 
 SOCKET_INVALID: dict[str, list[tuple[Any, str]]] = {
@@ -388,6 +389,7 @@ SOCKET_INVALID: dict[str, list[tuple[Any, str]]] = {
     ],
     "so_reuseport": BOOL_INVALID,
     "blocking": BOOL_INVALID,
+    "close_when_idle": BOOL_INVALID,
 }
 
 
