@@ -35,13 +35,19 @@ _MILESTONES = frozenset({DaemonMilestone.WATCHERS_STARTED, DaemonMilestone.RELOA
 class IdleSockets:
     def __init__(self, arbiter: Arbiter) -> None:
         self.arbiter = arbiter
-        self._holds = 0
+        # Held until the autostart watchers have started: the first to start (circusd-stats, by
+        # priority) must not close the sockets of those whose turn has not come.
+        self._holds = 1
+        self._released = False
 
     def on_event(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
         if event in _PHASE_EVENTS:
             self.review()
 
     def on_milestone(self, milestone: DaemonMilestone) -> None:
+        if milestone == DaemonMilestone.WATCHERS_STARTED and self._holds > 0 and not self._released:
+            self._released = True
+            self._holds -= 1
         if milestone in _MILESTONES:
             self.review()
 
