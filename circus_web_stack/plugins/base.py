@@ -22,7 +22,7 @@ import zmq
 from circus_web_stack.client.daemon import CircusClient, CurveKeys, apply_curve
 from circus_web_stack.config.kinds import Bool, InvalidValue
 from circus_web_stack.config.sections import Where
-from circus_web_stack.plugins.ioloop import READ, IOLoop
+from circus_web_stack.plugins.ioloop import READ, IOLoop, PeriodicCallback
 from circus_web_stack.protocol.pubsub import TOPIC_PREFIX, parse_event_topic
 
 log = logging.getLogger("circus_web_stack.plugins")
@@ -184,3 +184,25 @@ class CircusPlugin:
 
 
 __all__ = ["CircusPlugin"]
+
+
+class PeriodicPlugin(CircusPlugin):
+    """A plugin that calls look_after() every `loop_rate` seconds (its options' field) and does nothing
+    with the events it receives: the observers and CommandReloader."""
+
+    def __init__(self, *args: Any, **config: Any) -> None:
+        super().__init__(*args, **config)
+        self.loop_rate = self.options.loop_rate
+        self.period = PeriodicCallback(self.look_after, self.loop_rate * 1000, self.loop)
+
+    def handle_init(self) -> None:
+        self.period.start()
+
+    def handle_stop(self) -> None:
+        self.period.stop()
+
+    def handle_recv(self, data: Any) -> None:
+        pass
+
+    def look_after(self) -> None:
+        raise NotImplementedError()

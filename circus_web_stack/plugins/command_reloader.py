@@ -19,8 +19,7 @@ from typing import Any, ClassVar
 
 from circus_web_stack.config.declaration import option
 from circus_web_stack.config.kinds import Seconds
-from circus_web_stack.plugins.base import CircusPlugin
-from circus_web_stack.plugins.ioloop import PeriodicCallback
+from circus_web_stack.plugins.base import PeriodicPlugin
 
 log = logging.getLogger("circus_web_stack.plugins.command_reloader")
 
@@ -58,25 +57,14 @@ class Seen:
     mtime_ns: int
 
 
-class CommandReloader(CircusPlugin):
+class CommandReloader(PeriodicPlugin):
     name = "command_reloader"
     options_model: ClassVar[type] = CommandReloaderOptions
     options: CommandReloaderOptions
 
     def __init__(self, *args: Any, **config: Any) -> None:
         super().__init__(*args, **config)
-        self.loop_rate = self.options.loop_rate
         self.cmd_files: dict[str, Seen] = {}
-        self.period = PeriodicCallback(self.look_after, self.loop_rate * 1000, self.loop)
-
-    def handle_init(self) -> None:
-        self.period.start()
-
-    def handle_stop(self) -> None:
-        self.period.stop()
-
-    def handle_recv(self, data: Any) -> None:
-        pass
 
     def _seen(self, watcher: str) -> Seen | None:
         reply = self.call("get", name=watcher, keys=["cmd", "executable", "working_dir", "env"])

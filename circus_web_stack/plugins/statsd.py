@@ -16,8 +16,7 @@ from typing import Any, ClassVar
 
 from circus_web_stack.config.declaration import option
 from circus_web_stack.config.kinds import Int, Number, Seconds, Text
-from circus_web_stack.plugins.base import CircusPlugin
-from circus_web_stack.plugins.ioloop import PeriodicCallback
+from circus_web_stack.plugins.base import CircusPlugin, PeriodicPlugin
 from circus_web_stack.plugins.statsd_client import StatsdClient
 
 
@@ -65,28 +64,11 @@ class StatsdEmitter(CircusPlugin):
             self.statsd.stop()
 
 
-class BaseObserver(StatsdEmitter):
+class BaseObserver(PeriodicPlugin, StatsdEmitter):
     """Calls look_after() every loop_rate seconds; events are not counted."""
 
     options_model: ClassVar[type] = ObserverOptions
     options: ObserverOptions
-
-    def __init__(self, *args: Any, **config: Any) -> None:
-        super().__init__(*args, **config)
-        self.loop_rate = self.options.loop_rate
-        self.period = PeriodicCallback(self.look_after, self.loop_rate * 1000, self.loop)
-
-    def handle_init(self) -> None:
-        self.period.start()
-
-    def handle_stop(self) -> None:
-        self.period.stop()
-
-    def handle_recv(self, data: Any) -> None:
-        pass
-
-    def look_after(self) -> None:
-        raise NotImplementedError()
 
 
 def _numbers(infos: Mapping[str, Any], key: str) -> list[float]:
